@@ -1,0 +1,275 @@
+//! File-system helpers that name the path in every error, never follow a
+//! symbolic link they were not asked to, and replace files atomically.
+//!
+//! ```
+//! use ccaas_core::fs;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("connection.json");
+//! fs::write_atomic(&path, b"{}", 0o600)?;
+//! assert_eq!(fs::read_limited(&path, 1024)?, b"{}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fs::{self as stdfs, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// An I/O failure, with the path it happened on.
+#[derive(Debug, thiserror::Error)]
+pub enum FsError {
+    /// An operating-system error on `path`.
+    #[error("cannot {action} `{path}`")]
+    Io {
+        /// What was being done: `read`, `create`, ...
+        action: &'static str,
+        /// The path it was done to.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// A file larger than the limit for its kind.
+    #[error("`{path}` is larger than {limit} bytes (the limit for this file)")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A symbolic link where only regular files and directories may be.
+    #[error("`{path}` is a symbolic link; refusing to follow it (the peer never extracts symbolic links into a package's source tree)")]
+    Symlink {
+        /// The link.
+        path: PathBuf,
+    },
+    /// Something other than a regular file or directory.
+    #[error("`{path}` is not a regular file or directory")]
+    Special {
+        /// The entry.
+        path: PathBuf,
+    },
+    /// A directory where a file was expected.
+    #[error("`{path}` is a directory, expected a file")]
+    IsDir {
+        /// The directory.
+        path: PathBuf,
+    },
+}
+
+impl FsError {
+    /// Wraps an `io::Error` with what was done to which path.
+    pub fn io(action: &'static str, path: &Path, source: io::Error) -> Self {
+        FsError::Io {
+            action,
+            path: path.to_owned(),
+            source,
+        }
+    }
+
+    /// Whether this is "the file does not exist".
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, FsError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+}
+
+/// Opens a regular file for reading without following a symbolic link at
+/// its last component.
+pub fn open_regular(path: &Path) -> Result<File, FsError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc_o_nofollow())
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(ELOOP) {
+                FsError::Symlink {
+                    path: path.to_owned(),
+                }
+            } else {
+                FsError::io("open", path, e)
+            }
+        })?;
+    let meta = file.metadata().map_err(|e| FsError::io("stat", path, e))?;
+    if meta.is_dir() {
+        return Err(FsError::IsDir {
+            path: path.to_owned(),
+        });
+    }
+    if !meta.is_file() {
+        return Err(FsError::Special {
+            path: path.to_owned(),
+        });
+    }
+    Ok(file)
+}
+
+// O_NOFOLLOW and ELOOP have these values on every Linux architecture we
+// ship for (x86_64, aarch64); the std library does not export them.
+const fn libc_o_nofollow() -> i32 {
+    0o400000
+}
+const ELOOP: i32 = 40;
+
+/// Reads a whole regular file of at most `limit` bytes, refusing symlinks.
+pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, FsError> {
+    let file = open_regular(path)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| FsError::io("read", path, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(FsError::TooLarge {
+            path: path.to_owned(),
+            limit,
+        });
+    }
+    Ok(bytes)
+}
+
+/// The kind of a directory entry, without following symbolic links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link.
+    Symlink,
+    /// A device, FIFO or socket.
+    Special,
+}
+
+/// The kind of `path`, or `None` when it does not exist.
+pub fn entry_kind(path: &Path) -> Result<Option<EntryKind>, FsError> {
+    match stdfs::symlink_metadata(path) {
+        Ok(meta) => {
+            let t = meta.file_type();
+            Ok(Some(if t.is_symlink() {
+                EntryKind::Symlink
+            } else if t.is_dir() {
+                EntryKind::Dir
+            } else if t.is_file() {
+                EntryKind::File
+            } else {
+                EntryKind::Special
+            }))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(FsError::io("stat", path, e)),
+    }
+}
+
+/// The names in directory `dir`, sorted, so every walk is deterministic.
+pub fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, FsError> {
+    let mut names = Vec::new();
+    for entry in stdfs::read_dir(dir).map_err(|e| FsError::io("list", dir, e))? {
+        let entry = entry.map_err(|e| FsError::io("list", dir, e))?;
+        names.push(entry.path());
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Creates `dir` and its missing parents, each new one with `mode`
+/// (subject to the umask, as `mkdir -p`), then sets `mode` on `dir` itself.
+pub fn create_dir_all(dir: &Path, mode: u32) -> Result<(), FsError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(dir)
+        .map_err(|e| FsError::io("create directory", dir, e))?;
+    set_mode(dir, mode)
+}
+
+/// Sets the permission bits of `path`.
+pub fn set_mode(path: &Path, mode: u32) -> Result<(), FsError> {
+    stdfs::set_permissions(path, stdfs::Permissions::from_mode(mode))
+        .map_err(|e| FsError::io("set permissions on", path, e))
+}
+
+/// Writes `bytes` to `path` with `mode`, atomically: the data goes to a
+/// temporary file in the same directory, is flushed to disk, and is renamed
+/// over `path`. A reader (or a crash) sees the old file or the new one,
+/// never a part.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".ccaas-")
+        .suffix(".tmp")
+        .permissions(stdfs::Permissions::from_mode(mode))
+        .tempfile_in(dir)
+        .map_err(|e| FsError::io("create a temporary file in", dir, e))?;
+    // The umask may have narrowed `mode`; set it exactly.
+    tmp.as_file()
+        .set_permissions(stdfs::Permissions::from_mode(mode))
+        .map_err(|e| FsError::io("set permissions on", tmp.path(), e))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| FsError::io("write", path, e))?;
+    tmp.persist(path)
+        .map_err(|e| FsError::io("rename into place", path, e.error))?;
+    Ok(())
+}
+
+/// Removes `path` (file or directory tree) if it exists; a symbolic link is
+/// removed itself, never followed.
+pub fn remove_if_exists(path: &Path) -> Result<(), FsError> {
+    match entry_kind(path)? {
+        None => Ok(()),
+        Some(EntryKind::Dir) => {
+            stdfs::remove_dir_all(path).map_err(|e| FsError::io("remove", path, e))
+        }
+        Some(_) => stdfs::remove_file(path).map_err(|e| FsError::io("remove", path, e)),
+    }
+}
+
+/// Renames `from` to `to`, replacing an empty directory or a file at `to`.
+pub fn rename(from: &Path, to: &Path) -> Result<(), FsError> {
+    stdfs::rename(from, to).map_err(|e| FsError::io("rename into place", to, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_atomic_sets_mode_exactly() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("key.json");
+        write_atomic(&path, b"secret", 0o600)?;
+        assert_eq!(stdfs::metadata(&path)?.permissions().mode() & 0o777, 0o600);
+        write_atomic(&path, b"again", 0o644)?;
+        assert_eq!(stdfs::read(&path)?, b"again");
+        assert_eq!(stdfs::metadata(&path)?.permissions().mode() & 0o777, 0o644);
+        // No temporary file is left behind.
+        assert_eq!(sorted_entries(dir.path())?.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn read_limited_refuses_symlinks_and_large_files() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("f");
+        stdfs::write(&file, b"0123456789")?;
+        let link = dir.path().join("l");
+        std::os::unix::fs::symlink(&file, &link)?;
+        assert!(matches!(
+            read_limited(&link, 100),
+            Err(FsError::Symlink { .. })
+        ));
+        assert!(matches!(
+            read_limited(&file, 5),
+            Err(FsError::TooLarge { limit: 5, .. })
+        ));
+        assert!(matches!(
+            read_limited(dir.path(), 5),
+            Err(FsError::IsDir { .. })
+        ));
+        assert!(read_limited(&dir.path().join("missing"), 5).is_err_and(|e| e.is_not_found()));
+        Ok(())
+    }
+}

@@ -1,0 +1,60 @@
+//! What the peer itself would do about a problem: the question an operator
+//! asks of every finding.
+//!
+//! ```
+//! use ccaas_core::PeerOutcome;
+//!
+//! assert_eq!(PeerOutcome::FailsAtLaunch.describe(), "the peer would fail at the first invoke");
+//! ```
+
+use std::fmt;
+
+/// The peer's reaction to a problem, if nothing caught it first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PeerOutcome {
+    /// `peer lifecycle chaincode install` fails.
+    RejectsInstall,
+    /// Install succeeds; the chaincode fails when first launched (after the
+    /// definition is committed).
+    FailsAtLaunch,
+    /// The peer silently ignores the thing.
+    Ignores,
+    /// The peer accepts it; this is advice.
+    Accepts,
+}
+
+impl PeerOutcome {
+    /// Whether the peer would fail: `ccaas validate` exits 1 on these.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            PeerOutcome::RejectsInstall | PeerOutcome::FailsAtLaunch
+        )
+    }
+
+    /// A short phrase for an operator.
+    pub fn describe(self) -> &'static str {
+        match self {
+            PeerOutcome::RejectsInstall => "the peer would reject the install",
+            PeerOutcome::FailsAtLaunch => "the peer would fail at the first invoke",
+            PeerOutcome::Ignores => "the peer would silently ignore it",
+            PeerOutcome::Accepts => "the peer accepts it",
+        }
+    }
+
+    /// The stable name used in `--json` output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeerOutcome::RejectsInstall => "rejects-install",
+            PeerOutcome::FailsAtLaunch => "fails-at-launch",
+            PeerOutcome::Ignores => "ignores",
+            PeerOutcome::Accepts => "accepts",
+        }
+    }
+}
+
+impl fmt::Display for PeerOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}

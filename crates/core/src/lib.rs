@@ -19,12 +19,15 @@
 #![deny(missing_docs)]
 
 pub mod address;
+pub mod archive;
 pub mod connection;
 pub mod duration;
 pub mod fs;
 pub mod gojson;
+pub mod index;
 pub mod metadata;
 pub mod outcome;
+pub mod package;
 pub mod pem;
 pub mod template;
 pub mod tls_files;
@@ -34,5 +37,6 @@ pub use connection::{Connection, TlsMode};
 pub use duration::GoDuration;
 pub use metadata::{Dialect, Label, Metadata};
 pub use outcome::PeerOutcome;
+pub use package::PackageId;
 pub use template::TemplateConfig;
 pub use tls_files::TlsFiles;

@@ -1,0 +1,485 @@
+//! Chaincode packages, the `.tar.gz` that `peer lifecycle chaincode install`
+//! takes: read in one streaming pass with the peer's rules (and its package
+//! ID computed on the way), and written deterministically, so every
+//! organisation that builds the same package gets the same package ID.
+//!
+//! ```
+//! use ccaas_core::archive::{CodeTree, Limits};
+//! use ccaas_core::package::{self, PackageId};
+//! use ccaas_core::{Dialect, Label, Metadata};
+//!
+//! let mut code = CodeTree::new();
+//! code.add_file("connection.json", br#"{"address": "basic:9999"}"#.to_vec(), 0o644)?;
+//! let meta = Metadata::new(Label::new("basic_1.0")?, Dialect::Ccaas);
+//! let mut bytes = Vec::new();
+//! let id = package::write(&meta, &code, &mut bytes)?;
+//! assert!(id.to_string().starts_with("basic_1.0:"));
+//!
+//! let read = package::read(&bytes[..], &Limits::default(), |_, _| Ok(()))?;
+//! assert_eq!(read.id, id);
+//! assert_eq!(PackageId::of_bytes(&read.metadata.label, &bytes), id);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use crate::archive::{self, ArchiveError, CodeEntry, CodeEntryKind, CodeSummary, CodeTree, Limits};
+use crate::metadata::{Label, Metadata, MetadataError, MAX_METADATA_BYTES};
+use flate2::read::MultiGzDecoder;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::io::{self, Read, Write};
+
+/// Name of the metadata file at the package's top level.
+pub const METADATA_FILE: &str = "metadata.json";
+/// Name of the code archive at the package's top level.
+pub const CODE_FILE: &str = "code.tar.gz";
+const PACKAGE: &str = "the package";
+
+/// Why a package is not one the peer installs.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    /// Not gzip, truncated, or a broken tar.
+    #[error("the package is not a readable gzip-compressed tar (is it a chaincode package made by `peer lifecycle chaincode package` or `ccaas package`?)")]
+    Corrupt(#[source] io::Error),
+    /// A top-level entry that is not a regular file.
+    #[error("package entry `{name}` is {kind}; the peer rejects packages with anything but regular files at the top level")]
+    NotRegular {
+        /// The entry.
+        name: String,
+        /// What it is.
+        kind: String,
+    },
+    /// `metadata.json` or `code.tar.gz` missing.
+    #[error("the package has no `{file}` at its top level{hint}")]
+    Missing {
+        /// The missing file.
+        file: &'static str,
+        /// A hint when a near name was found.
+        hint: String,
+    },
+    /// Two `metadata.json` or `code.tar.gz` entries.
+    #[error("the package holds `{name}` twice; the peer takes the last at install but the first when it reads the stored package, so this package is ambiguous")]
+    Duplicate {
+        /// The entry.
+        name: &'static str,
+    },
+    /// `metadata.json` larger than the limit.
+    #[error("`metadata.json` is {size} bytes; the limit is {limit}")]
+    MetadataTooLarge {
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// `metadata.json` invalid.
+    #[error(transparent)]
+    Metadata(#[from] MetadataError),
+    /// `code.tar.gz` invalid.
+    #[error(transparent)]
+    Code(#[from] ArchiveError),
+    /// The package expands past the limit.
+    #[error("the package expands to more than {limit} bytes; refusing to read further")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// Writing failed.
+    #[error("cannot write the package")]
+    Write(#[source] io::Error),
+}
+
+/// A package ID: `<label>:<hex SHA-256 of the package file>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PackageId {
+    /// The label.
+    pub label: Label,
+    /// The SHA-256 of the whole package file.
+    pub hash: [u8; 32],
+}
+
+impl PackageId {
+    /// The ID of the package `bytes` with `label`.
+    pub fn of_bytes(label: &Label, bytes: &[u8]) -> Self {
+        PackageId {
+            label: label.clone(),
+            hash: Sha256::digest(bytes).into(),
+        }
+    }
+
+    /// The hash as lower-case hex.
+    pub fn hash_hex(&self) -> String {
+        self.hash.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The ID with the characters the peer replaces in directory names
+    /// (`<>:"/\|?*&`) replaced by `-`, as in its scratch and build dirs.
+    pub fn sanitized(&self) -> String {
+        self.to_string()
+            .chars()
+            .map(|c| if "<>:\"/\\|?*&".contains(c) { '-' } else { c })
+            .collect()
+    }
+}
+
+impl fmt::Display for PackageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.label, self.hash_hex())
+    }
+}
+
+/// What reading a package found.
+#[derive(Debug, Clone)]
+pub struct PackageInfo {
+    /// The package ID.
+    pub id: PackageId,
+    /// The decoded metadata.json.
+    pub metadata: Metadata,
+    /// metadata.json byte for byte.
+    pub metadata_bytes: Vec<u8>,
+    /// Size of the package file.
+    pub package_bytes: u64,
+    /// Size of code.tar.gz (compressed).
+    pub code_bytes: u64,
+    /// What code.tar.gz holds.
+    pub code: CodeSummary,
+    /// Top-level entries the peer ignores (with a warning in its log).
+    pub ignored: Vec<String>,
+}
+
+/// A reader that hashes and counts every byte passing through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// Hashes a whole stream: the package ID's hash, without parsing.
+pub fn hash_stream<R: Read>(mut reader: R) -> io::Result<([u8; 32], u64)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((hasher.finalize().into(), total))
+}
+
+/// Reads a package from `reader` in one streaming pass: checks it with the
+/// peer's rules, calls `visit_code` for each entry of code.tar.gz (see
+/// [`archive::walk_code`]), and computes the package ID.
+pub fn read<R, F>(
+    reader: R,
+    limits: &Limits,
+    mut visit_code: F,
+) -> Result<PackageInfo, PackageError>
+where
+    R: Read,
+    F: FnMut(&CodeEntry, &mut dyn Read) -> Result<(), ArchiveError>,
+{
+    let mut hashing = Hashing {
+        inner: reader,
+        hasher: Sha256::new(),
+        count: 0,
+    };
+    let mut metadata_bytes: Option<Vec<u8>> = None;
+    let mut code: Option<(u64, CodeSummary)> = None;
+    let mut ignored = Vec::new();
+    {
+        let mut archive = tar::Archive::new(MultiGzDecoder::new(&mut hashing));
+        let mut expanded = 0u64;
+        for entry in archive.entries().map_err(PackageError::Corrupt)? {
+            let mut entry = entry.map_err(PackageError::Corrupt)?;
+            let raw = entry.path_bytes().into_owned();
+            let name = String::from_utf8_lossy(&raw).into_owned();
+            let kind = archive::accepted_kind(PACKAGE, entry.header().entry_type(), &raw, &name);
+            if !matches!(kind, Ok(CodeEntryKind::File)) {
+                let kind = match kind {
+                    Ok(_) => "a directory".to_owned(),
+                    Err(ArchiveError::EntryType { kind, .. }) => kind,
+                    Err(other) => other.to_string(),
+                };
+                return Err(PackageError::NotRegular { name, kind });
+            }
+            expanded += entry.size();
+            if expanded > limits.max_package_bytes {
+                return Err(PackageError::TooLarge {
+                    limit: limits.max_package_bytes,
+                });
+            }
+            match raw.as_slice() {
+                b"metadata.json" => {
+                    if metadata_bytes.is_some() {
+                        return Err(PackageError::Duplicate {
+                            name: METADATA_FILE,
+                        });
+                    }
+                    if entry.size() > MAX_METADATA_BYTES {
+                        return Err(PackageError::MetadataTooLarge {
+                            size: entry.size(),
+                            limit: MAX_METADATA_BYTES,
+                        });
+                    }
+                    let mut bytes = Vec::with_capacity(entry.size() as usize);
+                    entry
+                        .read_to_end(&mut bytes)
+                        .map_err(PackageError::Corrupt)?;
+                    metadata_bytes = Some(bytes);
+                }
+                b"code.tar.gz" => {
+                    if code.is_some() {
+                        return Err(PackageError::Duplicate { name: CODE_FILE });
+                    }
+                    let size = entry.size();
+                    let summary = archive::walk_code(&mut entry, limits, &mut visit_code)?;
+                    code = Some((size, summary));
+                }
+                _ => ignored.push(name),
+            }
+        }
+    }
+    // The ID covers every byte of the file, including what follows the tar.
+    io::copy(&mut hashing, &mut io::sink()).map_err(PackageError::Corrupt)?;
+    let near = |file: &str| -> String {
+        match ignored.iter().find(|n| n.trim_start_matches("./") == file) {
+            Some(n) => format!(" (found `{n}`: the peer matches the name exactly; create the package without a `./` prefix, e.g. `tar czf pkg.tgz metadata.json code.tar.gz`)"),
+            None => String::new(),
+        }
+    };
+    let metadata_bytes = metadata_bytes.ok_or_else(|| PackageError::Missing {
+        file: METADATA_FILE,
+        hint: near(METADATA_FILE),
+    })?;
+    let (code_bytes, code) = code.ok_or_else(|| PackageError::Missing {
+        file: CODE_FILE,
+        hint: near(CODE_FILE),
+    })?;
+    let metadata = Metadata::parse(&metadata_bytes)?;
+    Ok(PackageInfo {
+        id: PackageId {
+            label: metadata.label.clone(),
+            hash: hashing.hasher.finalize().into(),
+        },
+        metadata,
+        metadata_bytes,
+        package_bytes: hashing.count,
+        code_bytes,
+        code,
+        ignored,
+    })
+}
+
+/// A writer that hashes what passes through it.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes a deterministic package of `metadata` and `code` to `out` and
+/// returns its package ID: the same inputs give the same bytes on any
+/// machine, any day, under any umask or user.
+pub fn write<W: Write>(
+    metadata: &Metadata,
+    code: &CodeTree,
+    out: W,
+) -> Result<PackageId, PackageError> {
+    let code_bytes = archive::write_code(code)?;
+    let metadata_bytes = metadata.to_json();
+    let hashing = HashingWriter {
+        inner: out,
+        hasher: Sha256::new(),
+    };
+    let mut builder = tar::Builder::new(archive::gzip(hashing));
+    for (name, bytes) in [(METADATA_FILE, &metadata_bytes), (CODE_FILE, &code_bytes)] {
+        let mut header = archive::fixed_header(tar::EntryType::Regular, bytes.len() as u64, 0o644);
+        builder
+            .append_data(&mut header, name, bytes.as_slice())
+            .map_err(PackageError::Write)?;
+    }
+    let gz = builder.into_inner().map_err(PackageError::Write)?;
+    let mut hashing = gz.finish().map_err(PackageError::Write)?;
+    hashing.flush().map_err(PackageError::Write)?;
+    Ok(PackageId {
+        label: metadata.label.clone(),
+        hash: hashing.hasher.finalize().into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::Dialect;
+
+    type Result = std::result::Result<(), Box<dyn std::error::Error>>;
+
+    fn outer(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(archive::gzip(Vec::new()));
+        for (name, kind, data) in entries {
+            let mut header = archive::fixed_header(*kind, data.len() as u64, 0o644);
+            // Raw name bytes: `append_data` would normalise `./x` to `x`.
+            header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+            header.set_cksum();
+            let _ = builder.append(&header, *data);
+        }
+        builder
+            .into_inner()
+            .and_then(|gz| gz.finish())
+            .unwrap_or_default()
+    }
+
+    fn code() -> Vec<u8> {
+        let mut tree = CodeTree::new();
+        let _ = tree.add_file("connection.json", br#"{"address": "a:1"}"#.to_vec(), 0o644);
+        archive::write_code(&tree).unwrap_or_default()
+    }
+
+    const META: &[u8] = br#"{"type":"ccaas","label":"cc"}"#;
+
+    fn read_err(bytes: &[u8]) -> PackageError {
+        match read(bytes, &Limits::default(), |_, _| Ok(())) {
+            Ok(info) => panic!("accepted: {:?}", info.id),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn peer_rules_rows() {
+        let code = code();
+        let reg = tar::EntryType::Regular;
+        assert!(matches!(
+            read_err(&outer(&[(CODE_FILE, reg, &code)])),
+            PackageError::Missing {
+                file: METADATA_FILE,
+                ..
+            }
+        ));
+        assert!(matches!(
+            read_err(&outer(&[(METADATA_FILE, reg, META)])),
+            PackageError::Missing {
+                file: CODE_FILE,
+                ..
+            }
+        ));
+        assert!(matches!(
+            read_err(&outer(&[
+                ("dir/", tar::EntryType::Directory, b""),
+                (METADATA_FILE, reg, META),
+                (CODE_FILE, reg, &code)
+            ])),
+            PackageError::NotRegular { .. }
+        ));
+        assert!(matches!(
+            read_err(&outer(&[
+                (METADATA_FILE, reg, META),
+                (METADATA_FILE, reg, META),
+                (CODE_FILE, reg, &code)
+            ])),
+            PackageError::Duplicate {
+                name: METADATA_FILE
+            }
+        ));
+        assert!(matches!(
+            read_err(&outer(&[
+                (METADATA_FILE, reg, META),
+                (CODE_FILE, reg, &code),
+                (CODE_FILE, reg, &code)
+            ])),
+            PackageError::Duplicate { name: CODE_FILE }
+        ));
+        assert!(matches!(
+            read_err(&outer(&[
+                (METADATA_FILE, reg, br#"{"label":"-x"}"#),
+                (CODE_FILE, reg, &code)
+            ])),
+            PackageError::Metadata(_)
+        ));
+        assert!(matches!(
+            read_err(b"not gzip at all"),
+            PackageError::Corrupt(_)
+        ));
+        assert!(matches!(
+            read_err(b""),
+            PackageError::Missing { .. } | PackageError::Corrupt(_)
+        ));
+    }
+
+    #[test]
+    fn dot_slash_names_are_ignored_like_the_peer_with_a_hint() {
+        let code = code();
+        let reg = tar::EntryType::Regular;
+        match read_err(&outer(&[
+            ("./metadata.json", reg, META),
+            ("./code.tar.gz", reg, &code),
+        ])) {
+            PackageError::Missing { hint, .. } => {
+                assert!(hint.contains("./metadata.json"), "{hint}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn other_top_level_files_are_ignored() -> Result {
+        let code = code();
+        let reg = tar::EntryType::Regular;
+        let bytes = outer(&[
+            ("README", reg, b"hi"),
+            (METADATA_FILE, reg, META),
+            (CODE_FILE, reg, &code),
+        ]);
+        let info = read(&bytes[..], &Limits::default(), |_, _| Ok(()))?;
+        assert_eq!(info.ignored, vec!["README".to_owned()]);
+        Ok(())
+    }
+
+    #[test]
+    fn id_is_label_and_sha256_of_the_whole_file() -> Result {
+        let mut tree = CodeTree::new();
+        tree.add_file("connection.json", br#"{"address": "a:1"}"#.to_vec(), 0o644)?;
+        let meta = Metadata::new(Label::new("cc_1")?, Dialect::Ccaas);
+        let mut bytes = Vec::new();
+        let id = write(&meta, &tree, &mut bytes)?;
+        let info = read(&bytes[..], &Limits::default(), |_, _| Ok(()))?;
+        assert_eq!(info.id, id);
+        assert_eq!(id.hash, <[u8; 32]>::from(Sha256::digest(&bytes)));
+        assert_eq!(info.package_bytes, bytes.len() as u64);
+        // Trailing bytes after the gzip stream are part of the hash too.
+        assert_eq!(hash_stream(&bytes[..])?.0, id.hash);
+        Ok(())
+    }
+
+    #[test]
+    fn sanitized_id_replaces_what_the_peer_replaces() -> Result {
+        let id = PackageId {
+            label: Label::new("a")?,
+            hash: [0; 32],
+        };
+        assert!(id.sanitized().starts_with("a-0000"));
+        Ok(())
+    }
+}

@@ -50,6 +50,22 @@ pub enum FsError {
         /// The entry.
         path: PathBuf,
     },
+    /// Directories nested deeper than the limit.
+    #[error("`{path}` is nested more than {limit} directories deep")]
+    TooDeep {
+        /// The directory.
+        path: PathBuf,
+        /// The limit.
+        limit: usize,
+    },
+    /// More files than the limit.
+    #[error("more than {limit} files under `{path}`")]
+    TooMany {
+        /// Where the walk was.
+        path: PathBuf,
+        /// The limit.
+        limit: usize,
+    },
     /// A directory where a file was expected.
     #[error("`{path}` is a directory, expected a file")]
     IsDir {
@@ -160,6 +176,21 @@ pub fn entry_kind(path: &Path) -> Result<Option<EntryKind>, FsError> {
     }
 }
 
+/// Whether the directory `path` exists: `false` when absent, an error when
+/// it is a symbolic link or anything but a directory.
+pub fn dir_exists(path: &Path) -> Result<bool, FsError> {
+    match entry_kind(path)? {
+        None => Ok(false),
+        Some(EntryKind::Dir) => Ok(true),
+        Some(EntryKind::Symlink) => Err(FsError::Symlink {
+            path: path.to_owned(),
+        }),
+        Some(_) => Err(FsError::Special {
+            path: path.to_owned(),
+        }),
+    }
+}
+
 /// The names in directory `dir`, sorted, so every walk is deterministic.
 pub fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, FsError> {
     let mut names = Vec::new();
@@ -232,6 +263,61 @@ pub fn rename(from: &Path, to: &Path) -> Result<(), FsError> {
     stdfs::rename(from, to).map_err(|e| FsError::io("rename into place", to, e))
 }
 
+/// Most files [`walk_files`] lists before giving up.
+pub const MAX_WALK_FILES: usize = 10_000;
+/// Most directory levels [`walk_files`] descends.
+pub const MAX_WALK_DEPTH: usize = 64;
+
+/// Every regular file under `root`, as (`/`-separated path relative to
+/// `root`, full path), sorted. A symbolic link or special file anywhere is
+/// an error naming it: nothing is ever followed out of `root`.
+pub fn walk_files(root: &Path) -> Result<Vec<(String, PathBuf)>, FsError> {
+    let mut out = Vec::new();
+    walk_into(root, "", 0, &mut out)?;
+    Ok(out)
+}
+
+fn walk_into(
+    dir: &Path,
+    prefix: &str,
+    depth: usize,
+    out: &mut Vec<(String, PathBuf)>,
+) -> Result<(), FsError> {
+    if depth > MAX_WALK_DEPTH {
+        return Err(FsError::TooDeep {
+            path: dir.to_owned(),
+            limit: MAX_WALK_DEPTH,
+        });
+    }
+    for path in sorted_entries(dir)? {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let relative = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        match entry_kind(&path)? {
+            Some(EntryKind::Dir) => walk_into(&path, &relative, depth + 1, out)?,
+            Some(EntryKind::File) => {
+                if out.len() >= MAX_WALK_FILES {
+                    return Err(FsError::TooMany {
+                        path: dir.to_owned(),
+                        limit: MAX_WALK_FILES,
+                    });
+                }
+                out.push((relative, path));
+            }
+            Some(EntryKind::Symlink) => return Err(FsError::Symlink { path }),
+            Some(EntryKind::Special) => return Err(FsError::Special { path }),
+            None => {}
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +356,25 @@ mod tests {
             Err(FsError::IsDir { .. })
         ));
         assert!(read_limited(&dir.path().join("missing"), 5).is_err_and(|e| e.is_not_found()));
+        Ok(())
+    }
+
+    #[test]
+    fn walk_lists_files_sorted_and_refuses_links() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        create_dir_all(&dir.path().join("b/c"), 0o750)?;
+        stdfs::write(dir.path().join("b/c/x"), b"")?;
+        stdfs::write(dir.path().join("a"), b"")?;
+        let names: Vec<String> = walk_files(dir.path())?
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect();
+        assert_eq!(names, ["a", "b/c/x"]);
+        std::os::unix::fs::symlink("/etc", dir.path().join("b/link"))?;
+        assert!(matches!(
+            walk_files(dir.path()),
+            Err(FsError::Symlink { .. })
+        ));
         Ok(())
     }
 }

@@ -28,7 +28,10 @@ pub mod index;
 pub mod metadata;
 pub mod outcome;
 pub mod package;
+pub mod peer;
 pub mod pem;
+pub mod report;
+pub mod steps;
 pub mod template;
 pub mod tls_files;
 

@@ -113,10 +113,7 @@ impl PackageId {
     /// The ID with the characters the peer replaces in directory names
     /// (`<>:"/\|?*&`) replaced by `-`, as in its scratch and build dirs.
     pub fn sanitized(&self) -> String {
-        self.to_string()
-            .chars()
-            .map(|c| if "<>:\"/\\|?*&".contains(c) { '-' } else { c })
-            .collect()
+        crate::peer::sanitize_id(&self.to_string())
     }
 }
 

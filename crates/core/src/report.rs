@@ -1,0 +1,27 @@
+//! Turning errors into the one-line messages operators read in the peer's
+//! log and on their terminal: `<message>: <cause>: <cause>`.
+//!
+//! ```
+//! use ccaas_core::report::chain;
+//!
+//! let err = ccaas_core::fs::read_limited("/nonexistent/connection.json".as_ref(), 10).unwrap_err();
+//! assert_eq!(chain(&err), "cannot open `/nonexistent/connection.json`: No such file or directory (os error 2)");
+//! ```
+
+use std::error::Error;
+
+/// The error's message followed by each of its sources, joined by `: `.
+/// A source whose text the message already holds is skipped.
+pub fn chain(err: &dyn Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,553 @@
+//! The three steps a peer runs: `detect SRC METADATA`, `build SRC METADATA
+//! BLD` and `release BLD RELEASE`. Each takes its directories and settings
+//! and returns what happened; the binaries only print and exit.
+//!
+//! Output is staged in a hidden directory beside its destination and moved
+//! into place with `connection.json` last, so a failed or killed step never
+//! leaves a connection.json the peer could pick up with the rest missing.
+//!
+//! ```
+//! use ccaas_core::steps::{self, BuildSettings, Detection};
+//!
+//! let scratch = tempfile::tempdir()?;
+//! let dir = |name: &str| -> std::io::Result<std::path::PathBuf> {
+//!     let p = scratch.path().join(name);
+//!     std::fs::create_dir(&p)?;
+//!     Ok(p)
+//! };
+//! let (src, meta, bld, release) = (dir("src")?, dir("metadata")?, dir("bld")?, dir("release")?);
+//! std::fs::write(meta.join("metadata.json"), r#"{"type": "ccaas", "label": "basic_1.0"}"#)?;
+//! std::fs::write(src.join("connection.json"), r#"{"address": "basic:9999"}"#)?;
+//!
+//! assert!(matches!(steps::detect(&meta, None), Detection::Claimed { .. }));
+//! steps::build(&src, &meta, &bld, &BuildSettings::default())?;
+//! steps::release(&bld, &release)?;
+//! assert!(release.join("chaincode/server/connection.json").is_file());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use crate::connection::{
+    self, Checked, ConnectionWarning, LoadOptions, Rejected, MAX_CONNECTION_BYTES,
+};
+use crate::fs::{self, FsError};
+use crate::index::{self, IndexError, MAX_INDEX_BYTES};
+use crate::metadata::{Dialect, MetadataError, RawMetadata, MAX_METADATA_BYTES};
+use crate::template::{TemplateConfig, TemplateError};
+use crate::tls_files::{TlsFiles, MAX_TLS_FILE_BYTES};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Mode of directories we create.
+pub const DIR_MODE: u32 = 0o750;
+/// Mode of files without key material.
+pub const FILE_MODE: u32 = 0o640;
+/// Mode of files holding a private key.
+pub const SECRET_MODE: u32 = 0o600;
+
+/// The folders of code.tar.gz (and of BLD) that may hold `statedb/`.
+pub const METADATA_FOLDERS: [&str; 2] = ["META-INF", "metadata"];
+/// The folder of TLS files shipped in the package.
+pub const TLS_FOLDER: &str = "tls";
+
+/// Why a step failed. Each variant names the file it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// A directory argument is missing or not a directory.
+    #[error("`{path}` is not a directory (the {role} directory argument)")]
+    NotADirectory {
+        /// The path.
+        path: PathBuf,
+        /// Which argument.
+        role: &'static str,
+    },
+    /// `metadata.json` could not be read.
+    #[error("cannot read `{path}`")]
+    ReadMetadata {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: FsError,
+    },
+    /// `metadata.json` is invalid.
+    #[error("`{path}` is invalid")]
+    Metadata {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: MetadataError,
+    },
+    /// The package is not of a type this builder handles.
+    #[error("`{path}` has type `{found}`, which is not a chaincode-as-a-service package (expected `ccaas` or `external`)")]
+    NotOurs {
+        /// metadata.json.
+        path: PathBuf,
+        /// The type found.
+        found: String,
+    },
+    /// `connection.json` is absent.
+    #[error("`{path}` does not exist: a chaincode-as-a-service package must carry `connection.json` at the top of its code.tar.gz (package it with `ccaas package`)")]
+    NoConnection {
+        /// Where it was expected.
+        path: PathBuf,
+    },
+    /// `BLD/connection.json` is absent at release.
+    #[error(
+        "`{path}` does not exist: the build step did not complete (re-run the install to rebuild)"
+    )]
+    NotBuilt {
+        /// Where it was expected.
+        path: PathBuf,
+    },
+    /// `connection.json` has problems (one line per problem).
+    #[error("`{path}` would not work with the peer")]
+    Connection {
+        /// The file.
+        path: PathBuf,
+        /// Every problem found.
+        rejected: Rejected,
+    },
+    /// `CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG` is not a JSON object.
+    #[error(transparent)]
+    Config(#[from] TemplateError),
+    /// An index file is not one the peer creates.
+    #[error("`{root}`: {source}")]
+    Index {
+        /// The folder it was found in.
+        root: PathBuf,
+        /// Why.
+        #[source]
+        source: IndexError,
+    },
+    /// The same index in `META-INF/` and `metadata/`.
+    #[error("index `{path}` is defined in both `META-INF/` and `metadata/`; keep one")]
+    IndexTwice {
+        /// The index path under `statedb/`.
+        path: String,
+    },
+    /// A file-system failure.
+    #[error(transparent)]
+    Fs(#[from] FsError),
+}
+
+impl StepError {
+    /// One line per problem, for the peer's log: most errors are one line,
+    /// a rejected connection.json is one line per key.
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            StepError::Connection { path, rejected } => rejected
+                .problems
+                .iter()
+                .map(|p| format!("`{}`: {}", path.display(), crate::report::chain(p)))
+                .collect(),
+            other => vec![crate::report::chain(other)],
+        }
+    }
+}
+
+/// What `detect` decided.
+#[derive(Debug)]
+pub enum Detection {
+    /// Ours: exit 0.
+    Claimed {
+        /// The dialect.
+        dialect: Dialect,
+        /// The label, as written.
+        label: String,
+    },
+    /// Another type (golang, node, ...): exit 1 without a word.
+    NotOurs,
+    /// metadata.json is missing or broken: exit 1 with one line.
+    Declined(StepError),
+}
+
+/// Parses `CCAAS_DETECT_TYPES` (a comma list of `ccaas`, `external`).
+pub fn parse_detect_types(list: &str) -> Result<Vec<Dialect>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| t.parse::<Dialect>())
+        .collect()
+}
+
+/// Reads `METADATA/metadata.json` without the label check (the peer has
+/// checked it before any builder runs).
+fn read_metadata(metadata_dir: &Path) -> Result<(PathBuf, RawMetadata), StepError> {
+    let path = metadata_dir.join("metadata.json");
+    let bytes =
+        fs::read_limited(&path, MAX_METADATA_BYTES).map_err(|source| StepError::ReadMetadata {
+            path: path.clone(),
+            source,
+        })?;
+    let meta = RawMetadata::parse(&bytes).map_err(|source| StepError::Metadata {
+        path: path.clone(),
+        source,
+    })?;
+    Ok((path, meta))
+}
+
+/// `detect`: claims packages of type `ccaas` or `external` (or only the
+/// types in `allowed`), declining all others silently.
+pub fn detect(metadata_dir: &Path, allowed: Option<&[Dialect]>) -> Detection {
+    let meta = match read_metadata(metadata_dir) {
+        Ok((_, meta)) => meta,
+        Err(e) => return Detection::Declined(e),
+    };
+    match meta.dialect() {
+        Some(dialect) if allowed.is_none_or(|a| a.contains(&dialect)) => Detection::Claimed {
+            dialect,
+            label: meta.label,
+        },
+        _ => Detection::NotOurs,
+    }
+}
+
+/// Settings of `build` that come from the peer's environment.
+#[derive(Debug, Clone, Default)]
+pub struct BuildSettings {
+    /// The value of `CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG`.
+    pub config: Option<String>,
+    /// The value of `CCAAS_TLS_DIR`.
+    pub tls_dir: Option<PathBuf>,
+}
+
+/// What a successful step did, for its summary line.
+#[derive(Debug, Clone)]
+pub struct StepReport {
+    /// The chaincode label (build) or `None` (release).
+    pub label: Option<String>,
+    /// The dialect (build).
+    pub dialect: Option<Dialect>,
+    /// The connection written.
+    pub connection: connection::Connection,
+    /// CouchDB index files written.
+    pub indexes: usize,
+    /// TLS files written.
+    pub tls_files: usize,
+    /// Warnings, one line each.
+    pub warnings: Vec<String>,
+}
+
+impl StepReport {
+    /// The one summary line: label, address, TLS mode, indexes.
+    pub fn summary(&self) -> String {
+        let c = &self.connection;
+        let mut line = match (&self.label, self.dialect) {
+            (Some(label), Some(d)) => format!("`{label}` ({d}): "),
+            _ => String::new(),
+        };
+        line.push_str(&format!(
+            "address {}, TLS {}, dial timeout {}, {} CouchDB index{}",
+            c.address,
+            c.tls_mode(),
+            c.effective_dial_timeout(),
+            self.indexes,
+            if self.indexes == 1 { "" } else { "es" }
+        ));
+        if self.tls_files > 0 {
+            line.push_str(&format!(
+                ", {} TLS file{}",
+                self.tls_files,
+                if self.tls_files == 1 { "" } else { "s" }
+            ));
+        }
+        line
+    }
+}
+
+fn require_dir(path: &Path, role: &'static str) -> Result<(), StepError> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Ok(()),
+        _ => Err(StepError::NotADirectory {
+            path: path.to_owned(),
+            role,
+        }),
+    }
+}
+
+fn warning_lines(path: &Path, warnings: &[ConnectionWarning]) -> Vec<String> {
+    warnings
+        .iter()
+        .map(|w| format!("`{}`: {w}", path.display()))
+        .collect()
+}
+
+/// Index files found under `<root>/<folder>/statedb`, keyed by their path
+/// relative to the folder (`statedb/couchdb/...`), each validated.
+fn collect_indexes(
+    root: &Path,
+    out: &mut BTreeMap<String, (String, Vec<u8>)>,
+) -> Result<(), StepError> {
+    for folder in METADATA_FOLDERS {
+        let statedb = root.join(folder).join("statedb");
+        if !fs::dir_exists(&root.join(folder))? || !fs::dir_exists(&statedb)? {
+            continue;
+        }
+        for (relative, path) in fs::walk_files(&statedb)? {
+            let relative = format!("statedb/{relative}");
+            let bytes = fs::read_limited(&path, MAX_INDEX_BYTES)?;
+            index::validate(&relative, &bytes).map_err(|source| StepError::Index {
+                root: root.join(folder),
+                source,
+            })?;
+            if out
+                .insert(relative.clone(), (folder.to_owned(), bytes))
+                .is_some()
+            {
+                return Err(StepError::IndexTwice { path: relative });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Files of `<root>/tls/`, with whether each holds a private key.
+fn collect_tls(root: &Path) -> Result<Vec<(String, Vec<u8>)>, StepError> {
+    let dir = root.join(TLS_FOLDER);
+    if !fs::dir_exists(&dir)? {
+        return Ok(Vec::new());
+    }
+    fs::walk_files(&dir)?
+        .into_iter()
+        .map(|(relative, path)| Ok((relative, fs::read_limited(&path, MAX_TLS_FILE_BYTES)?)))
+        .collect()
+}
+
+fn mode_for(bytes: &[u8]) -> u32 {
+    if crate::pem::contains_private_key(&String::from_utf8_lossy(bytes)) {
+        SECRET_MODE
+    } else {
+        FILE_MODE
+    }
+}
+
+/// A hidden directory where a step's output is assembled before it is moved
+/// into place. Removed on drop.
+struct Staging {
+    dir: tempfile::TempDir,
+}
+
+impl Staging {
+    /// Removes leftovers of killed runs, then makes a new staging dir.
+    fn new(parent: &Path, prefix: &str) -> Result<Self, FsError> {
+        for path in fs::sorted_entries(parent)? {
+            let stale = path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(prefix));
+            if stale {
+                fs::remove_if_exists(&path)?;
+            }
+        }
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(parent)
+            .map_err(|e| FsError::io("create a staging directory in", parent, e))?;
+        fs::set_mode(dir.path(), DIR_MODE)?;
+        Ok(Staging { dir })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `bytes` at `relative` inside the staging dir.
+    fn write(&self, relative: &str, bytes: &[u8], mode: u32) -> Result<(), FsError> {
+        let path = self.path().join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent, DIR_MODE)?;
+        }
+        fs::write_atomic(&path, bytes, mode)
+    }
+
+    /// Replaces `dest/relative` with the staged `relative` (or removes it
+    /// when nothing was staged there).
+    fn replace(&self, relative: &str, dest: &Path) -> Result<(), FsError> {
+        let target = dest.join(relative);
+        fs::remove_if_exists(&target)?;
+        let staged = self.path().join(relative);
+        if fs::entry_kind(&staged)?.is_some() {
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent, DIR_MODE)?;
+            }
+            fs::rename(&staged, &target)?;
+        }
+        Ok(())
+    }
+}
+
+/// `build`: checks and renders `SRC/connection.json`, validates CouchDB
+/// indexes and collects TLS files, and writes them to `BLD`.
+pub fn build(
+    src: &Path,
+    metadata_dir: &Path,
+    bld: &Path,
+    settings: &BuildSettings,
+) -> Result<StepReport, StepError> {
+    require_dir(src, "source (SRC)")?;
+    require_dir(metadata_dir, "metadata (METADATA)")?;
+    require_dir(bld, "build output (BLD)")?;
+    let (meta_path, meta) = read_metadata(metadata_dir)?;
+    let dialect = meta.dialect().ok_or_else(|| StepError::NotOurs {
+        path: meta_path,
+        found: meta.chaincode_type.clone(),
+    })?;
+
+    let conn_path = src.join("connection.json");
+    let bytes = match fs::read_limited(&conn_path, MAX_CONNECTION_BYTES) {
+        Err(e) if e.is_not_found() => return Err(StepError::NoConnection { path: conn_path }),
+        other => other?,
+    };
+    let config = settings
+        .config
+        .as_deref()
+        .map(TemplateConfig::parse)
+        .transpose()?;
+    let tls_files = TlsFiles::new(src, settings.tls_dir.as_deref());
+    let options = LoadOptions {
+        config: config.as_ref(),
+        require_rendered: true,
+        tls_files: Some(&tls_files),
+    };
+    let Checked {
+        connection,
+        warnings,
+    } = connection::load(&bytes, &options).map_err(|rejected| StepError::Connection {
+        path: conn_path.clone(),
+        rejected,
+    })?;
+
+    let mut indexes = BTreeMap::new();
+    collect_indexes(src, &mut indexes)?;
+    let tls = collect_tls(src)?;
+
+    let staging = Staging::new(bld, ".ccaas-build-")?;
+    for (relative, (folder, bytes)) in &indexes {
+        staging.write(&format!("{folder}/{relative}"), bytes, FILE_MODE)?;
+    }
+    for (relative, bytes) in &tls {
+        staging.write(&format!("{TLS_FOLDER}/{relative}"), bytes, mode_for(bytes))?;
+    }
+    let json = connection.to_json();
+    let json_mode = if connection.holds_private_key() {
+        SECRET_MODE
+    } else {
+        FILE_MODE
+    };
+    staging.write("connection.json", &json, json_mode)?;
+
+    // connection.json goes first out and last in: it marks a complete build.
+    fs::remove_if_exists(&bld.join("connection.json"))?;
+    for folder in METADATA_FOLDERS.iter().chain([&TLS_FOLDER]) {
+        staging.replace(folder, bld)?;
+    }
+    staging.replace("connection.json", bld)?;
+
+    Ok(StepReport {
+        label: Some(meta.label),
+        dialect: Some(dialect),
+        connection,
+        indexes: indexes.len(),
+        tls_files: tls.len(),
+        warnings: warning_lines(&conn_path, &warnings),
+    })
+}
+
+/// Where release puts connection.json, relative to RELEASE.
+pub const RELEASED_CONNECTION: &str = "chaincode/server/connection.json";
+/// Where release puts TLS files, relative to RELEASE.
+pub const RELEASED_TLS: &str = "chaincode/server/tls";
+
+/// `release`: writes `RELEASE/chaincode/server/connection.json`, CouchDB
+/// indexes to `RELEASE/statedb/`, and TLS files to
+/// `RELEASE/chaincode/server/tls/`. Accepts a BLD written by this builder,
+/// by Fabric's `ccaas_builder` (`META-INF/`) or by the v2.0 sample scripts
+/// (`metadata/`).
+pub fn release(bld: &Path, release: &Path) -> Result<StepReport, StepError> {
+    require_dir(bld, "build output (BLD)")?;
+    require_dir(release, "release (RELEASE)")?;
+    let conn_path = bld.join("connection.json");
+    let bytes = match fs::read_limited(&conn_path, MAX_CONNECTION_BYTES) {
+        Err(e) if e.is_not_found() => return Err(StepError::NotBuilt { path: conn_path }),
+        other => other?,
+    };
+    // Built connection.json is checked again: a BLD from another builder (or
+    // a hand-edited one) gets the same guarantees.
+    let Checked {
+        connection,
+        warnings,
+    } = connection::load(
+        &bytes,
+        &LoadOptions {
+            require_rendered: true,
+            ..LoadOptions::default()
+        },
+    )
+    .map_err(|rejected| StepError::Connection {
+        path: conn_path.clone(),
+        rejected,
+    })?;
+    let mut indexes = BTreeMap::new();
+    collect_indexes(bld, &mut indexes)?;
+    let tls = collect_tls(bld)?;
+
+    let staging = Staging::new(release, ".ccaas-release-")?;
+    for (relative, (_, bytes)) in &indexes {
+        staging.write(relative, bytes, FILE_MODE)?;
+    }
+    for (relative, bytes) in &tls {
+        staging.write(
+            &format!("{RELEASED_TLS}/{relative}"),
+            bytes,
+            mode_for(bytes),
+        )?;
+    }
+    let json = connection.to_json();
+    let json_mode = if connection.holds_private_key() {
+        SECRET_MODE
+    } else {
+        FILE_MODE
+    };
+    staging.write(RELEASED_CONNECTION, &json, json_mode)?;
+
+    fs::remove_if_exists(&release.join(RELEASED_CONNECTION))?;
+    staging.replace("statedb", release)?;
+    staging.replace(RELEASED_TLS, release)?;
+    staging.replace(RELEASED_CONNECTION, release)?;
+    for dir in ["chaincode", "chaincode/server"] {
+        fs::set_mode(&release.join(dir), DIR_MODE)?;
+    }
+
+    Ok(StepReport {
+        label: None,
+        dialect: None,
+        connection,
+        indexes: indexes.len(),
+        tls_files: tls.len(),
+        warnings: warning_lines(&conn_path, &warnings),
+    })
+}
+
+/// The lines a step writes to stderr, each starting with the step's name:
+/// warnings, then the summary on success or one line per problem on error.
+pub fn log_lines(step: &str, result: &Result<StepReport, StepError>) -> Vec<String> {
+    match result {
+        Ok(report) => report
+            .warnings
+            .iter()
+            .map(|w| format!("{step}: warning: {w}"))
+            .chain([format!("{step}: {}", report.summary())])
+            .collect(),
+        Err(e) => {
+            let warnings = match e {
+                StepError::Connection { path, rejected } => warning_lines(path, &rejected.warnings),
+                _ => Vec::new(),
+            };
+            warnings
+                .iter()
+                .map(|w| format!("{step}: warning: {w}"))
+                .chain(e.lines().iter().map(|l| format!("{step}: error: {l}")))
+                .collect()
+        }
+    }
+}

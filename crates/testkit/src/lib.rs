@@ -1,0 +1,208 @@
+//! Test support for the builder binaries: peer-identical scratch
+//! directories (made by `ccaas_core::peer`, the same code `ccaas simulate`
+//! uses), runs under the peer's filtered environment, and golden
+//! comparisons that show expected and actual output side by side.
+#![allow(clippy::unwrap_used, clippy::print_stderr, missing_docs)]
+
+use ccaas_core::peer::{self, CommandRun, Scratch};
+use std::ffi::OsString;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A file of `fixtures/`, as text.
+pub fn fixture(relative: &str) -> String {
+    let path = repo_root().join("fixtures").join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+/// A peer scratch dir inside its own TMPDIR.
+pub struct PeerDirs {
+    pub tmp: tempfile::TempDir,
+    pub scratch: Scratch,
+}
+
+impl PeerDirs {
+    /// Lays out the scratch dir with `metadata_json` byte for byte.
+    pub fn new(metadata_json: &str) -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let scratch =
+            Scratch::create(tmp.path(), "test_1.0:0123abcd", metadata_json.as_bytes()).unwrap();
+        PeerDirs { tmp, scratch }
+    }
+
+    /// A ccaas-typed package.
+    pub fn ccaas() -> Self {
+        Self::new(r#"{"path":"","type":"ccaas","label":"test_1.0"}"#)
+    }
+
+    /// An external-typed package (the Fabric v2.0 documentation's).
+    pub fn external() -> Self {
+        Self::new(r#"{"path":"","type":"external","label":"test_1.0"}"#)
+    }
+
+    pub fn src(&self) -> &Path {
+        self.scratch.src()
+    }
+    pub fn metadata(&self) -> &Path {
+        self.scratch.metadata()
+    }
+    pub fn bld(&self) -> &Path {
+        self.scratch.bld()
+    }
+    pub fn release(&self) -> &Path {
+        self.scratch.release()
+    }
+
+    /// Writes a file under `src/` as the peer's untar would (dirs 0700).
+    pub fn write_src(&self, relative: &str, contents: &str) {
+        write_file(self.src(), relative, contents);
+    }
+
+    /// Writes a file under `bld/`.
+    pub fn write_bld(&self, relative: &str, contents: &str) {
+        write_file(self.bld(), relative, contents);
+    }
+}
+
+fn write_file(root: &Path, relative: &str, contents: &str) {
+    let path = root.join(relative);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+        std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    std::fs::write(&path, contents).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+}
+
+/// The environment the peer would pass from this process's environment,
+/// plus `extra` as if propagated.
+pub fn peer_env(extra: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+    let mut env = peer::builder_environment(&[], std::env::vars_os());
+    env.extend(
+        extra
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+    );
+    env
+}
+
+/// Runs `bin` with `args` and exactly `env`, as the peer does.
+pub fn run(bin: &str, args: &[&Path], env: &[(OsString, OsString)]) -> CommandRun {
+    peer::run_command(Path::new(bin), args, env).unwrap()
+}
+
+/// Asserts exit code and the exact stderr lines, showing both side by side.
+pub fn assert_run(run: &CommandRun, code: i32, stderr: &[&str]) {
+    let same = run.code == Some(code)
+        && run.stderr.len() == stderr.len()
+        && run.stderr.iter().zip(stderr).all(|(a, b)| a == b);
+    if !same {
+        panic!(
+            "\nexpected exit {code}, stderr:\n{}\n\ngot exit {:?}, stderr:\n{}\n",
+            stderr
+                .iter()
+                .map(|l| format!("  | {l}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            run.code,
+            run.stderr
+                .iter()
+                .map(|l| format!("  | {l}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+    }
+}
+
+/// Asserts the exit code and that some stderr line contains each needle.
+pub fn assert_stderr_has(run: &CommandRun, code: i32, needles: &[&str]) {
+    let all = run.stderr.join("\n");
+    let ok = run.code == Some(code) && needles.iter().all(|n| all.contains(n));
+    assert!(
+        ok,
+        "\nexpected exit {code} with lines containing {needles:?}\ngot exit {:?}:\n{all}\n",
+        run.code
+    );
+}
+
+/// The permission bits of `path` (not following a symlink).
+pub fn mode(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+/// Every path under `root`, relative, sorted (for "nothing else written").
+pub fn tree(root: &Path) -> Vec<String> {
+    fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let rel = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            let is_dir = std::fs::symlink_metadata(&path).unwrap().is_dir();
+            out.push(if is_dir {
+                format!("{rel}/")
+            } else {
+                rel.clone()
+            });
+            if is_dir {
+                walk(&path, &rel, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, "", &mut out);
+    out
+}
+
+/// A JSON connection with mutual TLS from the test fixtures.
+pub fn mtls_connection(address: &str) -> String {
+    format!(
+        r#"{{"address": {}, "dial_timeout": "10s", "tls_required": true, "client_auth_required": true, "root_cert": {}, "client_cert": {}, "client_key": {}}}"#,
+        json_string(address),
+        json_string(&fixture("tls/ca.pem")),
+        json_string(&fixture("tls/client.pem")),
+        json_string(&fixture("tls/client.key")),
+    )
+}
+
+/// `s` as a JSON string literal.
+pub fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Asserts that no private-key marker appears in `text`.
+pub fn assert_no_key(text: &str) {
+    let key_body = fixture("tls/client.key");
+    let marker = key_body.lines().nth(1).unwrap_or("PRIVATE KEY");
+    assert!(
+        !text.contains("PRIVATE KEY-----") && !text.contains(marker),
+        "key material leaked:\n{text}"
+    );
+}

@@ -536,3 +536,23 @@ fn nothing_is_written_outside_bld() {
         .collect::<Vec<_>>();
     assert_eq!(tmp_after, tmp_before);
 }
+
+#[test]
+fn every_bad_file_is_listed_at_once() {
+    let dirs = PeerDirs::ccaas();
+    dirs.write_src("connection.json", r#"{"address": "cc"}"#);
+    dirs.write_src("META-INF/statedb/couchdb/indexes/a.json", "[]");
+    dirs.write_src("META-INF/statedb/couchdb/indexes/b.json", "{");
+    let out = build(&dirs, &[]);
+    assert_eq!(out.stderr.len(), 3, "{:?}", out.stderr);
+    assert_stderr_has(
+        &out,
+        1,
+        &[
+            "key `address`: `cc` has no port",
+            "indexes/a.json` is not a CouchDB index",
+            "indexes/b.json` is not valid JSON",
+        ],
+    );
+    assert_bld_empty(&dirs);
+}

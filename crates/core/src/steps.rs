@@ -129,9 +129,21 @@ pub enum StepError {
     /// A file-system failure.
     #[error(transparent)]
     Fs(#[from] FsError),
+    /// Several problems, each its own line.
+    #[error("{} problems", .0.len())]
+    Several(Vec<StepError>),
 }
 
 impl StepError {
+    /// The warnings found on the way to this error, one line each.
+    pub fn warnings(&self) -> Vec<String> {
+        match self {
+            StepError::Connection { path, rejected } => warning_lines(path, &rejected.warnings),
+            StepError::Several(all) => all.iter().flat_map(StepError::warnings).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// One line per problem, for the peer's log: most errors are one line,
     /// a rejected connection.json is one line per key.
     pub fn lines(&self) -> Vec<String> {
@@ -141,6 +153,7 @@ impl StepError {
                 .iter()
                 .map(|p| format!("`{}`: {}", path.display(), crate::report::chain(p)))
                 .collect(),
+            StepError::Several(all) => all.iter().flat_map(StepError::lines).collect(),
             other => vec![crate::report::chain(other)],
         }
     }
@@ -275,10 +288,8 @@ fn warning_lines(path: &Path, warnings: &[ConnectionWarning]) -> Vec<String> {
 
 /// Index files found under `<root>/<folder>/statedb`, keyed by their path
 /// relative to the folder (`statedb/couchdb/...`), each validated.
-fn collect_indexes(
-    root: &Path,
-    out: &mut BTreeMap<String, (String, Vec<u8>)>,
-) -> Result<(), StepError> {
+fn collect_indexes(root: &Path, out: &mut Indexes) -> Result<(), StepError> {
+    let mut errors = Vec::new();
     for folder in METADATA_FOLDERS {
         let statedb = root.join(folder).join("statedb");
         if !fs::dir_exists(&root.join(folder))? || !fs::dir_exists(&statedb)? {
@@ -287,23 +298,28 @@ fn collect_indexes(
         for (relative, path) in fs::walk_files(&statedb)? {
             let relative = format!("statedb/{relative}");
             let bytes = fs::read_limited(&path, MAX_INDEX_BYTES)?;
-            index::validate(&relative, &bytes).map_err(|source| StepError::Index {
-                root: root.join(folder),
-                source,
-            })?;
-            if out
+            if let Err(source) = index::validate(&relative, &bytes) {
+                errors.push(StepError::Index {
+                    root: root.join(folder),
+                    source,
+                });
+            } else if out
                 .insert(relative.clone(), (folder.to_owned(), bytes))
                 .is_some()
             {
-                return Err(StepError::IndexTwice { path: relative });
+                errors.push(StepError::IndexTwice { path: relative });
             }
         }
     }
-    Ok(())
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(errors.remove(0)),
+        _ => Err(StepError::Several(errors)),
+    }
 }
 
 /// Files of `<root>/tls/`, with whether each holds a private key.
-fn collect_tls(root: &Path) -> Result<Vec<(String, Vec<u8>)>, StepError> {
+fn collect_tls(root: &Path) -> Result<TlsFilesFound, StepError> {
     let dir = root.join(TLS_FOLDER);
     if !fs::dir_exists(&dir)? {
         return Ok(Vec::new());
@@ -393,33 +409,16 @@ pub fn build(
         found: meta.chaincode_type.clone(),
     })?;
 
-    let conn_path = src.join("connection.json");
-    let bytes = match fs::read_limited(&conn_path, MAX_CONNECTION_BYTES) {
-        Err(e) if e.is_not_found() => return Err(StepError::NoConnection { path: conn_path }),
-        other => other?,
-    };
-    let config = settings
-        .config
-        .as_deref()
-        .map(TemplateConfig::parse)
-        .transpose()?;
-    let tls_files = TlsFiles::new(src, settings.tls_dir.as_deref());
-    let options = LoadOptions {
-        config: config.as_ref(),
-        require_rendered: true,
-        tls_files: Some(&tls_files),
-    };
+    let SourceCheck {
+        connection_path,
+        connection,
+        indexes,
+        tls,
+    } = check_source(src, settings)?.into_result()?;
     let Checked {
         connection,
         warnings,
-    } = connection::load(&bytes, &options).map_err(|rejected| StepError::Connection {
-        path: conn_path.clone(),
-        rejected,
-    })?;
-
-    let mut indexes = BTreeMap::new();
-    collect_indexes(src, &mut indexes)?;
-    let tls = collect_tls(src)?;
+    } = connection;
 
     let staging = Staging::new(bld, ".ccaas-build-")?;
     for (relative, (folder, bytes)) in &indexes {
@@ -449,7 +448,90 @@ pub fn build(
         connection,
         indexes: indexes.len(),
         tls_files: tls.len(),
-        warnings: warning_lines(&conn_path, &warnings),
+        warnings: warning_lines(&connection_path, &warnings),
+    })
+}
+
+/// Everything `build` reads from SRC, checked, with every problem found
+/// (not only the first): `ccaas validate` reports them all.
+#[derive(Debug)]
+pub struct SourceCheck<
+    C = Result<Checked, StepError>,
+    I = Result<Indexes, StepError>,
+    T = Result<TlsFilesFound, StepError>,
+> {
+    /// `SRC/connection.json`.
+    pub connection_path: PathBuf,
+    /// The connection, or why not.
+    pub connection: C,
+    /// The CouchDB index files.
+    pub indexes: I,
+    /// The files of `SRC/tls/`.
+    pub tls: T,
+}
+
+/// Index files by path under `statedb/`'s parent, with their folder and bytes.
+pub type Indexes = BTreeMap<String, (String, Vec<u8>)>;
+/// TLS files by path under `tls/`, with their bytes.
+pub type TlsFilesFound = Vec<(String, Vec<u8>)>;
+
+impl SourceCheck {
+    /// Every part, or every problem found.
+    pub fn into_result(self) -> Result<SourceCheck<Checked, Indexes, TlsFilesFound>, StepError> {
+        match (self.connection, self.indexes, self.tls) {
+            (Ok(connection), Ok(indexes), Ok(tls)) => Ok(SourceCheck {
+                connection_path: self.connection_path,
+                connection,
+                indexes,
+                tls,
+            }),
+            (c, i, t) => {
+                let mut errors: Vec<StepError> =
+                    [c.err(), i.err(), t.err()].into_iter().flatten().collect();
+                Err(if errors.len() == 1 {
+                    errors.remove(0)
+                } else {
+                    StepError::Several(errors)
+                })
+            }
+        }
+    }
+}
+
+/// Reads and checks connection.json, CouchDB indexes and TLS files of
+/// `src`. Fails early only when the template config itself is unusable.
+pub fn check_source(src: &Path, settings: &BuildSettings) -> Result<SourceCheck, StepError> {
+    let config = settings
+        .config
+        .as_deref()
+        .map(TemplateConfig::parse)
+        .transpose()?;
+    let connection_path = src.join("connection.json");
+    let connection = match fs::read_limited(&connection_path, MAX_CONNECTION_BYTES) {
+        Err(e) if e.is_not_found() => Err(StepError::NoConnection {
+            path: connection_path.clone(),
+        }),
+        Err(e) => Err(e.into()),
+        Ok(bytes) => {
+            let tls_files = TlsFiles::new(src, settings.tls_dir.as_deref());
+            let options = LoadOptions {
+                config: config.as_ref(),
+                require_rendered: true,
+                tls_files: Some(&tls_files),
+            };
+            connection::load(&bytes, &options).map_err(|rejected| StepError::Connection {
+                path: connection_path.clone(),
+                rejected,
+            })
+        }
+    };
+    let mut indexes = BTreeMap::new();
+    let indexes = collect_indexes(src, &mut indexes).map(|()| indexes);
+    Ok(SourceCheck {
+        connection_path,
+        connection,
+        indexes,
+        tls: collect_tls(src),
     })
 }
 
@@ -538,16 +620,11 @@ pub fn log_lines(step: &str, result: &Result<StepReport, StepError>) -> Vec<Stri
             .map(|w| format!("{step}: warning: {w}"))
             .chain([format!("{step}: {}", report.summary())])
             .collect(),
-        Err(e) => {
-            let warnings = match e {
-                StepError::Connection { path, rejected } => warning_lines(path, &rejected.warnings),
-                _ => Vec::new(),
-            };
-            warnings
-                .iter()
-                .map(|w| format!("{step}: warning: {w}"))
-                .chain(e.lines().iter().map(|l| format!("{step}: error: {l}")))
-                .collect()
-        }
+        Err(e) => e
+            .warnings()
+            .iter()
+            .map(|w| format!("{step}: warning: {w}"))
+            .chain(e.lines().iter().map(|l| format!("{step}: error: {l}")))
+            .collect(),
     }
 }

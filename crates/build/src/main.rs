@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         config: std::env::var_os(ccaas_core::template::CONFIG_ENV)
             .map(|v| v.to_string_lossy().into_owned()),
         tls_dir: std::env::var_os(ccaas_core::tls_files::TLS_DIR_ENV).map(PathBuf::from),
+        ahead_of_peer: false,
     };
     let result = steps::build(
         Path::new(src),

@@ -27,7 +27,11 @@ fn elf_linkage(path: &Path) -> (bool, usize) {
     let b = std::fs::read(path).unwrap();
     assert_eq!(&b[..4], b"\x7fELF", "{} is not ELF", path.display());
     assert_eq!((b[4], b[5]), (2, 1), "expected a 64-bit little-endian ELF");
-    let (phoff, phentsize, phnum) = (u64_at(&b, 0x20) as usize, u16_at(&b, 0x36), u16_at(&b, 0x38));
+    let (phoff, phentsize, phnum) = (
+        u64_at(&b, 0x20) as usize,
+        u16_at(&b, 0x36),
+        u16_at(&b, 0x38),
+    );
     let mut interp = false;
     let mut needed = 0;
     for i in 0..phnum {
@@ -36,7 +40,9 @@ fn elf_linkage(path: &Path) -> (bool, usize) {
             PT_INTERP => interp = true,
             PT_DYNAMIC => {
                 let (off, size) = (u64_at(&b, ph + 8) as usize, u64_at(&b, ph + 32) as usize);
-                needed += (0..size / 16).filter(|k| u64_at(&b, off + k * 16) == DT_NEEDED).count();
+                needed += (0..size / 16)
+                    .filter(|k| u64_at(&b, off + k * 16) == DT_NEEDED)
+                    .count();
             }
             _ => {}
         }
@@ -54,23 +60,49 @@ fn installed_binaries_are_static_and_run_under_env_i() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "install failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("externalBuilders:") && stdout.contains(&format!("path: {}", dest.path().display())), "{stdout}");
+    assert!(
+        out.status.success(),
+        "install failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("externalBuilders:")
+            && stdout.contains(&format!("path: {}", dest.path().display())),
+        "{stdout}"
+    );
 
     for step in ["detect", "build", "release"] {
         let bin = dest.path().join("bin").join(step);
-        assert_eq!(elf_linkage(&bin), (false, 0), "{step} must be statically linked");
+        assert_eq!(
+            elf_linkage(&bin),
+            (false, 0),
+            "{step} must be statically linked"
+        );
     }
 
     let dirs = PeerDirs::ccaas();
-    dirs.write_src("connection.json", r#"{"address": "cc:9999", "dial_timeout": "2s"}"#);
+    dirs.write_src(
+        "connection.json",
+        r#"{"address": "cc:9999", "dial_timeout": "2s"}"#,
+    );
     let bin = |s: &str| dest.path().join("bin").join(s).display().to_string();
-    assert_run(&run(&bin("detect"), &[dirs.src(), dirs.metadata()], &[]), 0, &["detect: claimed `test_1.0` (type ccaas)"]);
+    assert_run(
+        &run(&bin("detect"), &[dirs.src(), dirs.metadata()], &[]),
+        0,
+        &["detect: claimed `test_1.0` (type ccaas)"],
+    );
     assert_run(
         &run(&bin("build"), &[dirs.src(), dirs.metadata(), dirs.bld()], &[]),
         0,
         &["build: `test_1.0` (ccaas): address cc:9999, TLS off, dial timeout 2s, 0 CouchDB indexes"],
     );
-    assert_run(&run(&bin("release"), &[dirs.bld(), dirs.release()], &[]), 0, &["release: address cc:9999, TLS off, dial timeout 2s, 0 CouchDB indexes"]);
-    assert!(dirs.release().join("chaincode/server/connection.json").is_file());
+    assert_run(
+        &run(&bin("release"), &[dirs.bld(), dirs.release()], &[]),
+        0,
+        &["release: address cc:9999, TLS off, dial timeout 2s, 0 CouchDB indexes"],
+    );
+    assert!(dirs
+        .release()
+        .join("chaincode/server/connection.json")
+        .is_file());
 }

@@ -1,1 +1,445 @@
-fn main() {}
+//! `ccaas`: package, identify, inspect, validate and simulate
+//! chaincode-as-a-service packages. All logic is in `ccaas-core`; this file
+//! parses arguments, calls it, and prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod output;
+
+use ccaas_core::archive::Limits;
+use ccaas_core::compose::{self, ConnectionFields, PackageInputs};
+use ccaas_core::examine::{self, ExamineOptions};
+use ccaas_core::simulate::{self, Builder, SimulateOptions, OUR_ENVIRONMENT};
+use ccaas_core::{package, Dialect, Label};
+use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const EXIT_CODES: &str = "Exit codes: 0 ok; 1 invalid input or the peer would fail; 2 usage error.";
+
+/// The sample package `simulate` installs when given none: type ccaas,
+/// templated address, mutual TLS from files shipped in the package, two
+/// CouchDB indexes. Rebuilt byte for byte by a test from fixtures/sample/.
+const SAMPLE_PACKAGE: &[u8] = include_bytes!("../../../fixtures/sample/basic_1.0.tgz");
+const SAMPLE_CONFIG: &str = r#"{"peername":"peer0"}"#;
+
+#[derive(Parser)]
+#[command(name = "ccaas", version, about = "Chaincode-as-a-service packages for Hyperledger Fabric: make them, check them, and see what a peer will do with them.", after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Make a deterministic chaincode package and print its package ID.
+    #[command(
+        after_help = "Examples:\n  ccaas package --label basic_1.0 --address basic.example.com:9999 -o basic.tgz\n  ccaas package --label basic_1.0 --address '{{.peername}}-basic:9999' --tls-root-cert ca.pem \\\n      --client-cert client.pem --client-key client.key --indexes META-INF/statedb/couchdb -o basic.tgz\n  ccaas package --label basic_1.0 --connection connection.json --type external -o basic.tgz\n\nThe same inputs give the same bytes, so every organisation gets the same package ID.\nExit codes: 0 written; 1 invalid input (nothing written); 2 usage error."
+    )]
+    Package(PackageArgs),
+    /// Print package IDs, as `peer lifecycle chaincode calculatepackageid` does.
+    #[command(
+        after_help = "Example:\n  ccaas id basic.tgz\n  cat basic.tgz | ccaas id -\n\nExit codes: 0 ok; 1 a package is unreadable or invalid; 2 usage error."
+    )]
+    Id {
+        /// Package files; `-` reads standard input.
+        #[arg(required = true)]
+        packages: Vec<PathBuf>,
+        /// Print a JSON array of {file, package_id, label, hash}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what a package holds: ID, metadata, connection (keys redacted), indexes, TLS files, findings.
+    #[command(
+        after_help = "Example:\n  ccaas inspect basic.tgz\n  ccaas inspect basic.tgz --json | jq .connection\n\nExit codes: 0 shown (even with findings); 1 the package is unreadable; 2 usage error."
+    )]
+    Inspect {
+        /// The package file.
+        package: PathBuf,
+        /// Print JSON (shape in docs/cli.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a package, connection.json or metadata.json and say what the peer would do.
+    #[command(
+        after_help = "Examples:\n  ccaas validate basic.tgz\n  ccaas validate connection.json --config '{\"peername\":\"peer0\"}'\n  ccaas validate metadata.json --json\n\nExit codes: 0 the peer accepts it (warnings may be listed); 1 the peer or this builder would fail; 2 usage error."
+    )]
+    Validate {
+        /// A package (.tgz), a connection.json or a metadata.json.
+        file: PathBuf,
+        #[command(flatten)]
+        peer: PeerSettings,
+        /// Print JSON (shape in docs/cli.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Install a package as a peer would, with real builders, and show what it would dial.
+    #[command(
+        after_help = "Examples:\n  ccaas simulate                      # the bundled sample package\n  ccaas simulate basic.tgz --config '{\"peername\":\"peer0\"}'\n  ccaas simulate basic.tgz --builder /opt/ccaas-builder --builder /opt/other\n\nWithout --builder it uses this workspace's detect, build and release (next to this executable).\nExit codes: 0 installed and launchable; 1 the install or the first invoke would fail; 2 usage error."
+    )]
+    Simulate {
+        /// The package file; the bundled sample when omitted.
+        package: Option<PathBuf>,
+        /// A builder directory (bin/detect, bin/build, bin/release), in core.yaml order; repeatable.
+        #[arg(long = "builder", value_name = "DIR")]
+        builders: Vec<PathBuf>,
+        #[command(flatten)]
+        peer: PeerSettings,
+        /// Print JSON (shape in docs/cli.md).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct PeerSettings {
+    /// Template values, as CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG on the peer (JSON object, or @FILE).
+    #[arg(long, value_name = "JSON")]
+    config: Option<String>,
+    /// The operator's TLS directory, as CCAAS_TLS_DIR on the peer.
+    #[arg(long, value_name = "DIR")]
+    tls_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["connection", "address"]))]
+struct PackageArgs {
+    /// The chaincode label (`^[[:alnum:]][[:alnum:]_.+-]*$`).
+    #[arg(long)]
+    label: String,
+    /// Where to write the package.
+    #[arg(short, long, value_name = "OUT.tgz")]
+    output: PathBuf,
+    /// `ccaas` (Fabric 2.4+, indexes in META-INF/) or `external` (Fabric v2.0 docs, indexes in metadata/).
+    #[arg(long = "type", default_value = "ccaas", value_parser = parse_dialect)]
+    dialect: Dialect,
+    /// A connection.json to package (checked and normalised).
+    #[arg(long, value_name = "FILE")]
+    connection: Option<PathBuf>,
+    /// The chaincode server's host:port (may be a template such as `{{.peername}}-cc:9999`).
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "connection")]
+    address: Option<String>,
+    /// Dial timeout, a Go duration such as 10s.
+    #[arg(long, value_name = "D", requires = "address")]
+    dial_timeout: Option<String>,
+    /// CA certificate(s) of the chaincode server (PEM file): turns TLS on.
+    #[arg(long, value_name = "F", requires = "address")]
+    tls_root_cert: Option<PathBuf>,
+    /// Client certificate (PEM file) for mutual TLS.
+    #[arg(long, value_name = "F", requires_all = ["address", "client_key", "tls_root_cert"])]
+    client_cert: Option<PathBuf>,
+    /// Client private key (PEM file) for mutual TLS.
+    #[arg(long, value_name = "F", requires_all = ["address", "client_cert", "tls_root_cert"])]
+    client_key: Option<PathBuf>,
+    /// TLS server name override (used by the peer with mutual TLS).
+    #[arg(long, value_name = "NAME", requires = "address")]
+    domain: Option<String>,
+    /// CouchDB index files: *.json, or a tree of indexes/ and collections/<name>/indexes/.
+    #[arg(long, value_name = "DIR")]
+    indexes: Option<PathBuf>,
+    /// Extra TLS files to ship under tls/ in the package.
+    #[arg(long, value_name = "DIR")]
+    tls_dir: Option<PathBuf>,
+}
+
+fn parse_dialect(s: &str) -> Result<Dialect, String> {
+    s.parse()
+}
+
+/// An error for the operator, already worded; printed as `ccaas: error: ...`.
+struct Failure(Vec<String>);
+
+impl<E: std::error::Error> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(vec![ccaas_core::report::chain(&e)])
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Package(args) => package_cmd(args),
+        Command::Id { packages, json } => id_cmd(&packages, json),
+        Command::Inspect { package, json } => inspect_cmd(&package, json),
+        Command::Validate { file, peer, json } => validate_cmd(&file, &peer, json),
+        Command::Simulate {
+            package,
+            builders,
+            peer,
+            json,
+        } => simulate_cmd(package.as_deref(), &builders, &peer, json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure(lines)) => {
+            for line in lines {
+                eprintln!("ccaas: error: {line}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn config_text(config: &Option<String>) -> Result<Option<String>, Failure> {
+    match config.as_deref() {
+        Some(at) if at.starts_with('@') => {
+            let path = Path::new(&at[1..]);
+            let bytes = ccaas_core::fs::read_limited(path, 1024 * 1024)?;
+            Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+        }
+        other => Ok(other.map(str::to_owned)),
+    }
+}
+
+fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
+    let label = Label::new(&args.label).map_err(|e| Failure(vec![format!("--label: {e}")]))?;
+    let connection_json = match (&args.connection, &args.address) {
+        (Some(path), _) => {
+            ccaas_core::fs::read_limited(path, ccaas_core::connection::MAX_CONNECTION_BYTES)?
+        }
+        (None, Some(address)) => ConnectionFields {
+            address: address.clone(),
+            dial_timeout: args.dial_timeout.clone(),
+            root_cert: args.tls_root_cert.clone(),
+            client_cert: args.client_cert.clone(),
+            client_key: args.client_key.clone(),
+            domain: args.domain.clone(),
+        }
+        .to_json()?,
+        (None, None) => {
+            return Err(Failure(vec![
+                "give --connection FILE or --address HOST:PORT".into(),
+            ]))
+        }
+    };
+    let inputs = PackageInputs {
+        label,
+        dialect: args.dialect,
+        connection_json,
+        indexes_dir: args.indexes.clone(),
+        tls_dir: args.tls_dir.clone(),
+    };
+    let composed = match compose::compose(&inputs) {
+        Ok(c) => c,
+        Err(compose::ComposeError::Connection(rejected)) => {
+            let source = args
+                .connection
+                .as_ref()
+                .map_or("connection.json (from the flags)".to_owned(), |p| {
+                    format!("`{}`", p.display())
+                });
+            let mut lines: Vec<String> = rejected
+                .problems
+                .iter()
+                .map(|p| format!("{source}: {}", ccaas_core::report::chain(p)))
+                .collect();
+            lines.push(format!("no package written to `{}`", args.output.display()));
+            return Err(Failure(lines));
+        }
+        Err(e) => {
+            return Err(Failure(vec![
+                ccaas_core::report::chain(&e),
+                format!("no package written to `{}`", args.output.display()),
+            ]))
+        }
+    };
+    for warning in &composed.warnings {
+        let kind = if warning.peer_outcome() == ccaas_core::PeerOutcome::Accepts {
+            "note"
+        } else {
+            "warning"
+        };
+        eprintln!("ccaas: {kind}: connection.json: {warning}");
+    }
+    let id = compose::write_package(&composed, &args.output)?;
+    eprintln!(
+        "ccaas: wrote `{}`: type {}, address {}, TLS {}, {} CouchDB index{}",
+        args.output.display(),
+        composed.metadata.chaincode_type,
+        composed.connection.address,
+        composed.connection.tls_mode(),
+        composed.indexes.len(),
+        if composed.indexes.len() == 1 {
+            ""
+        } else {
+            "es"
+        }
+    );
+    println!("{id}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn id_cmd(packages: &[PathBuf], json: bool) -> Result<ExitCode, Failure> {
+    let mut rows = Vec::new();
+    let mut failures = Vec::new();
+    for path in packages {
+        let result = if path.as_os_str() == "-" {
+            package::read(std::io::stdin().lock(), &Limits::default(), |_, _| Ok(()))
+        } else {
+            match ccaas_core::fs::open_regular(path) {
+                Ok(file) => package::read(
+                    std::io::BufReader::with_capacity(256 * 1024, file),
+                    &Limits::default(),
+                    |_, _| Ok(()),
+                ),
+                Err(e) => {
+                    failures.push(ccaas_core::report::chain(&e));
+                    continue;
+                }
+            }
+        };
+        match result {
+            Ok(info) => rows.push((path.display().to_string(), info.id)),
+            Err(e) => failures.push(format!(
+                "`{}`: {}",
+                path.display(),
+                ccaas_core::report::chain(&e)
+            )),
+        }
+    }
+    if json {
+        let array: Vec<_> = rows
+            .iter()
+            .map(|(file, id)| serde_json::json!({"file": file, "package_id": id.to_string(), "label": id.label.as_str(), "hash": id.hash_hex()}))
+            .collect();
+        println!("{}", serde_json::Value::Array(array));
+    } else {
+        for (_, id) in &rows {
+            println!("{id}");
+        }
+    }
+    if failures.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(Failure(failures))
+    }
+}
+
+fn inspect_cmd(path: &Path, json: bool) -> Result<ExitCode, Failure> {
+    let exam = examine::examine_package(path, &ExamineOptions::default())?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&exam.to_json()).unwrap_or_default()
+        );
+    } else {
+        print!("{}", output::inspection(path, &exam));
+    }
+    Ok(if exam.id.is_some() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn validate_cmd(path: &Path, peer: &PeerSettings, json: bool) -> Result<ExitCode, Failure> {
+    let options = ExamineOptions {
+        config: config_text(&peer.config)?,
+        tls_dir: peer.tls_dir.clone(),
+        limits: Limits::default(),
+    };
+    let exam = examine::examine_file(path, &options)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&exam.to_json()).unwrap_or_default()
+        );
+    } else {
+        print!("{}", output::validation(path, &exam));
+    }
+    Ok(if exam.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn default_builder() -> Result<Builder, Failure> {
+    let exe = std::env::current_exe()?;
+    let dir = exe.parent().unwrap_or(Path::new("."));
+    let find = |name: &str| {
+        let path = dir.join(name);
+        if path.is_file() {
+            Ok(path)
+        } else {
+            Err(Failure(vec![format!(
+                "this workspace's builder is not next to `{}` (no `{name}`); build it with `cargo build --workspace`, or pass --builder DIR (made by `bin-scripts/install DIR`)",
+                exe.display()
+            )]))
+        }
+    };
+    Ok(Builder {
+        name: "ccaas".into(),
+        detect: find("detect")?,
+        build: find("ccaas-build")?,
+        release: Some(find("release")?),
+        propagate: OUR_ENVIRONMENT.map(str::to_owned).to_vec(),
+    })
+}
+
+fn simulate_cmd(
+    package: Option<&Path>,
+    builder_dirs: &[PathBuf],
+    peer: &PeerSettings,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    let mut config = config_text(&peer.config)?;
+    let sample_dir;
+    let path = match package {
+        Some(p) => p.to_owned(),
+        None => {
+            sample_dir = tempfile::tempdir()?;
+            let path = sample_dir.path().join("basic_1.0.tgz");
+            ccaas_core::fs::write_atomic(&path, SAMPLE_PACKAGE, 0o600)?;
+            if config.is_none() {
+                config = Some(SAMPLE_CONFIG.to_owned());
+                if !json {
+                    println!(
+                        "Simulating the bundled sample package with {}='{SAMPLE_CONFIG}'.\n",
+                        ccaas_core::template::CONFIG_ENV
+                    );
+                }
+            }
+            path
+        }
+    };
+    let builders = if builder_dirs.is_empty() {
+        vec![default_builder()?]
+    } else {
+        builder_dirs
+            .iter()
+            .map(|dir| {
+                let name = dir
+                    .file_name()
+                    .map_or("builder".into(), |n| n.to_string_lossy().into_owned());
+                Builder::from_dir(&name, dir, OUR_ENVIRONMENT.map(str::to_owned).to_vec())
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let mut peer_env: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(k, _)| !OUR_ENVIRONMENT.iter().any(|o| k == o))
+        .collect();
+    if let Some(config) = config {
+        peer_env.push((ccaas_core::template::CONFIG_ENV.into(), config.into()));
+    }
+    if let Some(dir) = &peer.tls_dir {
+        peer_env.push((
+            ccaas_core::tls_files::TLS_DIR_ENV.into(),
+            dir.clone().into(),
+        ));
+    }
+    let sim = simulate::simulate(&path, &SimulateOptions::new(builders, peer_env))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&sim.to_json()).unwrap_or_default()
+        );
+    } else {
+        print!("{}", output::simulation(&sim));
+    }
+    Ok(if sim.verdict.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -404,25 +404,36 @@ pub fn extract_code<R: Read>(
     limits: &Limits,
 ) -> Result<CodeSummary, ArchiveError> {
     walk_code(reader, limits, |entry, contents| {
-        let target = dest.join(&entry.path);
-        if let Some(parent) = Path::new(&entry.path).parent() {
-            create_dirs_in(dest, parent)?;
-        }
-        match entry.kind {
-            CodeEntryKind::Dir => create_dirs_in(dest, Path::new(&entry.path)),
-            CodeEntryKind::File => {
-                let mut file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(entry.mode)
-                    .custom_flags(0o400000) // O_NOFOLLOW
-                    .open(&target)
-                    .map_err(|e| FsError::io("create", &target, e))?;
-                io::copy(contents, &mut file).map_err(|e| FsError::io("write", &target, e))?;
-                Ok(())
-            }
-        }
+        extract_entry(dest, entry, contents)
     })
+}
+
+/// Writes one entry accepted by [`walk_code`] under `dest`, as the peer's
+/// untar does (directories 0700, files with their mode), creating a file
+/// only where none exists and never through a symbolic link.
+pub fn extract_entry(
+    dest: &Path,
+    entry: &CodeEntry,
+    contents: &mut dyn Read,
+) -> Result<(), ArchiveError> {
+    let target = dest.join(&entry.path);
+    if let Some(parent) = Path::new(&entry.path).parent() {
+        create_dirs_in(dest, parent)?;
+    }
+    match entry.kind {
+        CodeEntryKind::Dir => create_dirs_in(dest, Path::new(&entry.path)),
+        CodeEntryKind::File => {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(entry.mode)
+                .custom_flags(0o400000) // O_NOFOLLOW
+                .open(&target)
+                .map_err(|e| FsError::io("create", &target, e))?;
+            io::copy(contents, &mut file).map_err(|e| FsError::io("write", &target, e))?;
+            Ok(())
+        }
+    }
 }
 
 /// Creates each missing directory of `relative` under `dest`, mode 0700,

@@ -261,9 +261,11 @@ pub struct Connection {
 pub struct LoadOptions<'a> {
     /// Values for `{{.key}}` templates.
     pub config: Option<&'a TemplateConfig>,
-    /// Whether every template must be rendered (the build step) or may be
-    /// left for later with a warning (packaging, validation).
-    pub require_rendered: bool,
+    /// The build step's rules: every template must be rendered and every
+    /// `*_file` found. Otherwise (packaging, validation) a template without
+    /// config, or a file not found where it is looked for, is a warning: the
+    /// builder on the peer resolves it.
+    pub strict: bool,
     /// Where `*_file` references are read; `None` leaves them as they are.
     pub tls_files: Option<&'a TlsFiles>,
 }
@@ -429,7 +431,7 @@ impl Loader<'_, '_> {
         if !is_template(s) {
             return Text::Rendered(s.to_owned());
         }
-        if self.options.config.is_none() && !self.options.require_rendered {
+        if self.options.config.is_none() && !self.options.strict {
             self.warnings.push(ConnectionWarning::Unrendered {
                 key: name,
                 text: if name == "client_key" {
@@ -575,6 +577,13 @@ impl Loader<'_, '_> {
                     "client_cert" => c.client_cert = Some(text),
                     _ => c.client_key = Some(Secret(text)),
                 },
+                Err(TlsFileError::NotFound { .. }) if !self.options.strict => {
+                    self.warnings.push(ConnectionWarning::Unresolved {
+                        key: file_key,
+                        path: reference.clone(),
+                    });
+                    c.files.push((file_key, reference));
+                }
                 Err(source) => self.problems.push(ConnectionError::TlsFile {
                     key: file_key.to_owned(),
                     source,

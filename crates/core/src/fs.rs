@@ -318,6 +318,20 @@ fn walk_into(
     Ok(())
 }
 
+/// Copies the tree `from` into `to` (created 0750), preserving file modes;
+/// refuses symbolic links and special files.
+pub fn copy_tree(from: &Path, to: &Path) -> Result<(), FsError> {
+    create_dir_all(to, 0o750)?;
+    for (relative, path) in walk_files(from)? {
+        let target = to.join(&relative);
+        if let Some(parent) = target.parent() {
+            create_dir_all(parent, 0o750)?;
+        }
+        stdfs::copy(&path, &target).map_err(|e| FsError::io("copy", &path, e))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,8 +20,10 @@
 
 pub mod address;
 pub mod archive;
+pub mod compose;
 pub mod connection;
 pub mod duration;
+pub mod examine;
 pub mod fs;
 pub mod gojson;
 pub mod index;
@@ -31,6 +33,7 @@ pub mod package;
 pub mod peer;
 pub mod pem;
 pub mod report;
+pub mod simulate;
 pub mod steps;
 pub mod template;
 pub mod tls_files;

@@ -223,6 +223,9 @@ pub struct BuildSettings {
     pub config: Option<String>,
     /// The value of `CCAAS_TLS_DIR`.
     pub tls_dir: Option<PathBuf>,
+    /// Checking ahead of the peer (`ccaas validate`), not building: a
+    /// template without config or a TLS file not found is a warning.
+    pub ahead_of_peer: bool,
 }
 
 /// What a successful step did, for its summary line.
@@ -516,7 +519,7 @@ pub fn check_source(src: &Path, settings: &BuildSettings) -> Result<SourceCheck,
             let tls_files = TlsFiles::new(src, settings.tls_dir.as_deref());
             let options = LoadOptions {
                 config: config.as_ref(),
-                require_rendered: true,
+                strict: !settings.ahead_of_peer,
                 tls_files: Some(&tls_files),
             };
             connection::load(&bytes, &options).map_err(|rejected| StepError::Connection {
@@ -561,7 +564,7 @@ pub fn release(bld: &Path, release: &Path) -> Result<StepReport, StepError> {
     } = connection::load(
         &bytes,
         &LoadOptions {
-            require_rendered: true,
+            strict: true,
             ..LoadOptions::default()
         },
     )

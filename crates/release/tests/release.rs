@@ -2,10 +2,14 @@
 #![allow(clippy::unwrap_used)]
 
 use ccaas_core::peer::CommandRun;
-use ccaas_testkit::{assert_no_key, assert_run, assert_stderr_has, fixture, mode, mtls_connection, peer_env, run, tree, PeerDirs};
+use ccaas_testkit::{
+    assert_no_key, assert_run, assert_stderr_has, fixture, mode, mtls_connection, peer_env, run,
+    tree, PeerDirs,
+};
 
 const RELEASE: &str = env!("CARGO_BIN_EXE_release");
-const INDEX: &str = r#"{"index":{"fields":["owner"]},"ddoc":"indexOwnerDoc","name":"indexOwner","type":"json"}"#;
+const INDEX: &str =
+    r#"{"index":{"fields":["owner"]},"ddoc":"indexOwnerDoc","name":"indexOwner","type":"json"}"#;
 
 fn release(dirs: &PeerDirs) -> CommandRun {
     run(RELEASE, &[dirs.bld(), dirs.release()], &peer_env(&[]))
@@ -20,7 +24,10 @@ fn releases_connection_indexes_and_tls() {
     let dirs = PeerDirs::ccaas();
     dirs.write_bld("connection.json", &mtls_connection("127.0.0.1:9999"));
     dirs.write_bld("META-INF/statedb/couchdb/indexes/owner.json", INDEX);
-    dirs.write_bld("META-INF/statedb/couchdb/collections/private_1/indexes/size.json", INDEX);
+    dirs.write_bld(
+        "META-INF/statedb/couchdb/collections/private_1/indexes/size.json",
+        INDEX,
+    );
     dirs.write_bld("tls/client.key", &fixture("tls/client.key"));
     dirs.write_bld("tls/ca.pem", &fixture("tls/ca.pem"));
     let out = release(&dirs);
@@ -44,13 +51,23 @@ fn releases_connection_indexes_and_tls() {
             "statedb/couchdb/indexes/owner.json",
         ]
     );
-    assert_eq!(mode(&dirs.release().join("chaincode/server/connection.json")), 0o600);
-    assert_eq!(mode(&dirs.release().join("chaincode/server/tls/client.key")), 0o600);
-    assert_eq!(mode(&dirs.release().join("chaincode/server/tls/ca.pem")), 0o640);
+    assert_eq!(
+        mode(&dirs.release().join("chaincode/server/connection.json")),
+        0o600
+    );
+    assert_eq!(
+        mode(&dirs.release().join("chaincode/server/tls/client.key")),
+        0o600
+    );
+    assert_eq!(
+        mode(&dirs.release().join("chaincode/server/tls/ca.pem")),
+        0o640
+    );
     assert_eq!(mode(&dirs.release().join("chaincode")), 0o750);
     assert_eq!(mode(&dirs.release().join("statedb/couchdb/indexes")), 0o750);
     assert_eq!(released(&dirs, "statedb/couchdb/indexes/owner.json"), INDEX);
-    let json: serde_json::Value = serde_json::from_str(&released(&dirs, "chaincode/server/connection.json")).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&released(&dirs, "chaincode/server/connection.json")).unwrap();
     assert_eq!(json["address"], "127.0.0.1:9999");
     assert_eq!(json["dial_timeout"], "10s");
     assert_no_key(&out.stderr.join("\n"));
@@ -61,9 +78,16 @@ fn releases_a_bld_of_the_v2_0_sample_scripts() {
     // The seed's build copies metadata/ as is; its release would copy
     // metadata/* to the release root.
     let dirs = PeerDirs::external();
-    dirs.write_bld("connection.json", r#"{"address": "cc:9999", "dial_timeout": "10s", "tls_required": false}"#);
+    dirs.write_bld(
+        "connection.json",
+        r#"{"address": "cc:9999", "dial_timeout": "10s", "tls_required": false}"#,
+    );
     dirs.write_bld("metadata/statedb/couchdb/indexes/owner.json", INDEX);
-    assert_run(&release(&dirs), 0, &["release: address cc:9999, TLS off, dial timeout 10s, 1 CouchDB index"]);
+    assert_run(
+        &release(&dirs),
+        0,
+        &["release: address cc:9999, TLS off, dial timeout 10s, 1 CouchDB index"],
+    );
     assert_eq!(released(&dirs, "statedb/couchdb/indexes/owner.json"), INDEX);
 }
 
@@ -104,7 +128,11 @@ fn rerun_gives_the_same_result_and_drops_stale_files() {
     dirs.write_bld("META-INF/statedb/couchdb/indexes/owner.json", INDEX);
     assert_eq!(release(&dirs).code, Some(0));
     let first = tree(dirs.release());
-    std::fs::write(dirs.release().join("statedb/couchdb/indexes/stale.json"), INDEX).unwrap();
+    std::fs::write(
+        dirs.release().join("statedb/couchdb/indexes/stale.json"),
+        INDEX,
+    )
+    .unwrap();
     std::fs::create_dir(dirs.release().join(".ccaas-release-killed")).unwrap();
     assert_eq!(release(&dirs).code, Some(0));
     assert_eq!(tree(dirs.release()), first);
@@ -113,10 +141,19 @@ fn rerun_gives_the_same_result_and_drops_stale_files() {
 #[test]
 fn wrong_argument_count_is_usage() {
     let dirs = PeerDirs::ccaas();
-    let usage = "release: usage: release BLD RELEASE (run by the Fabric peer; see docs/peer-setup.md)";
+    let usage =
+        "release: usage: release BLD RELEASE (run by the Fabric peer; see docs/peer-setup.md)";
     assert_run(&run(RELEASE, &[], &peer_env(&[])), 2, &[usage]);
     assert_run(&run(RELEASE, &[dirs.bld()], &peer_env(&[])), 2, &[usage]);
-    assert_run(&run(RELEASE, &[dirs.bld(), dirs.release(), dirs.src()], &peer_env(&[])), 2, &[usage]);
+    assert_run(
+        &run(
+            RELEASE,
+            &[dirs.bld(), dirs.release(), dirs.src()],
+            &peer_env(&[]),
+        ),
+        2,
+        &[usage],
+    );
 }
 
 #[test]
@@ -124,17 +161,25 @@ fn missing_release_dir_fails() {
     let dirs = PeerDirs::ccaas();
     dirs.write_bld("connection.json", r#"{"address": "cc:9999"}"#);
     let gone = dirs.scratch.root().join("gone");
-    assert_run(&run(RELEASE, &[dirs.bld(), &gone], &peer_env(&[])), 1, &[&format!(
-        "release: error: `{}` is not a directory (the release (RELEASE) directory argument)",
-        gone.display()
-    )]);
+    assert_run(
+        &run(RELEASE, &[dirs.bld(), &gone], &peer_env(&[])),
+        1,
+        &[&format!(
+            "release: error: `{}` is not a directory (the release (RELEASE) directory argument)",
+            gone.display()
+        )],
+    );
 }
 
 #[test]
 fn runs_with_an_empty_environment() {
     let dirs = PeerDirs::ccaas();
     dirs.write_bld("connection.json", r#"{"address": "cc:9999"}"#);
-    assert_run(&run(RELEASE, &[dirs.bld(), dirs.release()], &[]), 0, &["release: address cc:9999, TLS off, dial timeout 3s, 0 CouchDB indexes"]);
+    assert_run(
+        &run(RELEASE, &[dirs.bld(), dirs.release()], &[]),
+        0,
+        &["release: address cc:9999, TLS off, dial timeout 3s, 0 CouchDB indexes"],
+    );
 }
 
 #[test]
@@ -143,6 +188,10 @@ fn symlink_in_bld_is_refused() {
     let dirs = PeerDirs::ccaas();
     dirs.write_bld("connection.json", r#"{"address": "cc:9999"}"#);
     std::os::unix::fs::symlink(outside.path(), dirs.bld().join("tls")).unwrap();
-    assert_stderr_has(&release(&dirs), 1, &["tls` is a symbolic link; refusing to follow it"]);
+    assert_stderr_has(
+        &release(&dirs),
+        1,
+        &["tls` is a symbolic link; refusing to follow it"],
+    );
     assert_eq!(tree(dirs.release()), Vec::<String>::new());
 }

@@ -386,7 +386,7 @@ fn templates_render_in_every_string_field() -> Result<(), Box<dyn std::error::Er
     let config = TemplateConfig::parse(r#"{"peer": "peer0", "t": "5s", "tls": "false"}"#)?;
     let opts = LoadOptions {
         config: Some(&config),
-        require_rendered: true,
+        strict: true,
         tls_files: None,
     };
     let c = load(br#"{"address": "{{.peer}}-cc:9999", "dial_timeout": "{{ .t }}", "tls_required": "{{.tls}}"}"#, &opts)?;
@@ -399,7 +399,7 @@ fn template_missing_key_names_key_and_field() -> Result<(), Box<dyn std::error::
     let config = TemplateConfig::parse(r#"{"peername": "p"}"#)?;
     let opts = LoadOptions {
         config: Some(&config),
-        require_rendered: true,
+        strict: true,
         tls_files: None,
     };
     let err = load(br#"{"address": "{{.peer}}:1"}"#, &opts)
@@ -415,7 +415,7 @@ fn template_missing_key_names_key_and_field() -> Result<(), Box<dyn std::error::
 #[test]
 fn template_without_config_fails_at_build() {
     let opts = LoadOptions {
-        require_rendered: true,
+        strict: true,
         ..LoadOptions::default()
     };
     assert!(load(br#"{"address": "{{.peer}}:1"}"#, &opts).is_err());
@@ -439,7 +439,7 @@ fn tls_files_are_inlined() -> Result<(), Box<dyn std::error::Error>> {
     let files = TlsFiles::new(src.path(), None);
     let opts = LoadOptions {
         tls_files: Some(&files),
-        require_rendered: true,
+        strict: true,
         config: None,
     };
     let c = load(

@@ -1,0 +1,200 @@
+//! Human-readable renderings of what `ccaas-core` found. Key material never
+//! reaches here: connections are shown through `redacted_json`.
+
+use ccaas_core::examine::{Examination, FileKind, Finding};
+use ccaas_core::index::IndexScope;
+use ccaas_core::simulate::{Simulation, Verdict};
+use std::fmt::Write;
+use std::path::Path;
+
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+fn finding_line(f: &Finding) -> String {
+    format!(
+        "{:<8} {}: {} ({})",
+        f.severity.as_str(),
+        f.file,
+        f.message,
+        f.peer.describe()
+    )
+}
+
+/// `ccaas inspect`.
+pub fn inspection(path: &Path, exam: &Examination) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "file          {}", path.display());
+    if let Some(id) = &exam.id {
+        let _ = writeln!(out, "package ID    {id}");
+        let _ = writeln!(out, "size          {}", size(exam.package_bytes));
+    }
+    if let Some(meta) = &exam.metadata {
+        let _ = writeln!(out, "label         {}", meta.label);
+        let dialect = match meta.dialect() {
+            Some(d) => format!(
+                "{} (chaincode as a service; indexes in `{}/`)",
+                meta.chaincode_type,
+                d.metadata_folder()
+            ),
+            None => format!("{} (not chaincode as a service)", meta.chaincode_type),
+        };
+        let _ = writeln!(out, "type          {dialect}");
+    }
+    if exam.kind == FileKind::Package && exam.id.is_some() {
+        let _ = writeln!(
+            out,
+            "code.tar.gz   {} files, {} directories, {}",
+            exam.code.files,
+            exam.code.dirs,
+            size(exam.code.bytes)
+        );
+        for entry in &exam.entries {
+            let _ = writeln!(
+                out,
+                "              {:04o} {:>9}  {}",
+                entry.mode,
+                size(entry.size),
+                entry.path
+            );
+        }
+    }
+    for name in &exam.ignored {
+        let _ = writeln!(out, "ignored       {name} (not read by the peer)");
+    }
+    if let Some(c) = &exam.connection {
+        let _ = writeln!(
+            out,
+            "connection    {} , TLS {}, dial timeout {}",
+            c.address,
+            c.tls_mode(),
+            c.effective_dial_timeout()
+        );
+        let pretty = serde_json::to_string_pretty(&c.redacted_json()).unwrap_or_default();
+        for line in pretty.lines() {
+            let _ = writeln!(out, "              {line}");
+        }
+    }
+    if exam.indexes.is_empty() {
+        let _ = writeln!(out, "indexes       none");
+    }
+    for (path, scope) in &exam.indexes {
+        let db = match scope {
+            IndexScope::State => "state database".to_owned(),
+            IndexScope::Collection(c) => format!("collection `{c}`"),
+        };
+        let _ = writeln!(out, "index         {path} ({db})");
+    }
+    for file in &exam.tls_files {
+        let _ = writeln!(out, "tls file      tls/{file}");
+    }
+    if exam.findings.is_empty() {
+        let _ = writeln!(out, "findings      none");
+    } else {
+        let _ = writeln!(out, "findings");
+        for f in &exam.findings {
+            let _ = writeln!(out, "  {}", finding_line(f));
+        }
+    }
+    out
+}
+
+/// `ccaas validate`.
+pub fn validation(path: &Path, exam: &Examination) -> String {
+    let mut out = String::new();
+    for f in &exam.findings {
+        let _ = writeln!(out, "{}", finding_line(f));
+    }
+    let errors = exam
+        .findings
+        .iter()
+        .filter(|f| f.severity == ccaas_core::examine::Severity::Error)
+        .count();
+    let warnings = exam
+        .findings
+        .iter()
+        .filter(|f| f.severity == ccaas_core::examine::Severity::Warning)
+        .count();
+    let what = match exam.kind {
+        FileKind::Package => "package",
+        FileKind::Connection => "connection.json",
+        FileKind::Metadata => "metadata.json",
+    };
+    let verdict = if errors > 0 {
+        "the peer or this builder would fail"
+    } else {
+        "the peer accepts it"
+    };
+    let id = exam
+        .id
+        .as_ref()
+        .map(|id| format!(" (package ID {id})"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{}: {what}{id}: {errors} error{}, {warnings} warning{}: {verdict}",
+        path.display(),
+        if errors == 1 { "" } else { "s" },
+        if warnings == 1 { "" } else { "s" }
+    );
+    out
+}
+
+/// `ccaas simulate`.
+pub fn simulation(sim: &Simulation) -> String {
+    let mut out = String::new();
+    if let Some(p) = &sim.package {
+        let _ = writeln!(
+            out,
+            "package   {} (type {}, {})",
+            p.id,
+            p.metadata.chaincode_type,
+            size(p.package_bytes)
+        );
+    }
+    for step in &sim.steps {
+        let code = step
+            .run
+            .code
+            .map_or("killed by a signal".to_owned(), |c| format!("exit {c}"));
+        let _ = writeln!(
+            out,
+            "{:<9} {:<10} {code}, {:.1} ms",
+            step.step,
+            step.builder,
+            step.run.duration.as_secs_f64() * 1000.0
+        );
+        for line in &step.run.stderr {
+            let _ = writeln!(out, "          | {line}");
+        }
+    }
+    if !sim.durable_files.is_empty() {
+        let _ = writeln!(
+            out,
+            "durable   the peer keeps externalbuilder/builds/<id>/:"
+        );
+        for file in &sim.durable_files {
+            let _ = writeln!(out, "          {file}");
+        }
+    }
+    let result = match &sim.verdict {
+        Verdict::Rejected(why) => format!("FAIL: the peer rejects the package: {why}"),
+        Verdict::NoBuilder => "FAIL: no builder claimed the package; the peer would fail the install (\"no builder detected\")".to_owned(),
+        Verdict::BuildFailed => "FAIL: build exited non-zero; the peer would fail the install (\"external builder failed to build\")".to_owned(),
+        Verdict::ReleaseFailed => "FAIL: release exited non-zero; the peer would fail the install".to_owned(),
+        Verdict::LaunchFails(why) => format!("FAIL: installed, but the first invoke would fail: {why}"),
+        Verdict::Launches(l) => {
+            let id = sim.package.as_ref().map(|p| p.id.to_string()).unwrap_or_default();
+            let domain = l.domain.as_ref().map(|d| format!(", server name {d}")).unwrap_or_default();
+            let mut text = format!("launch    the peer would dial {} with TLS {}{domain}, dial timeout {}\n", l.address, l.tls, l.dial_timeout);
+            text.push_str(&format!("OK: installed; start the chaincode server with CHAINCODE_ID={id}"));
+            text
+        }
+    };
+    let _ = writeln!(out, "{result}");
+    out
+}

@@ -134,7 +134,7 @@ struct PackageArgs {
     /// TLS server name override (used by the peer with mutual TLS).
     #[arg(long, value_name = "NAME", requires = "address")]
     domain: Option<String>,
-    /// CouchDB index files: *.json, or a tree of indexes/ and collections/<name>/indexes/.
+    /// CouchDB index files: *.json, or a tree of indexes/ and collections/NAME/indexes/.
     #[arg(long, value_name = "DIR")]
     indexes: Option<PathBuf>,
     /// Extra TLS files to ship under tls/ in the package.

@@ -229,7 +229,8 @@ mod tests {
 
     #[test]
     fn rejected_forms() {
-        let cases: &[(&str, fn(&AddressError) -> bool)] = &[
+        type Check = fn(&AddressError) -> bool;
+        let cases: &[(&str, Check)] = &[
             ("localhost", |e| {
                 matches!(e, AddressError::MissingPort { .. })
             }),

@@ -351,7 +351,7 @@ mod tests {
         // Digits beyond int64 precision are dropped, not an error.
         assert_eq!(
             ns("0.830103483285477580700h"),
-            (0.830103483285477580700f64 * 3_600_000_000_000f64) as i64
+            (0.830_103_483_285_477_6_f64 * 3_600_000_000_000f64) as i64
         );
     }
     #[test]

@@ -412,8 +412,8 @@ pub fn examine_package(path: &Path, options: &ExamineOptions) -> Result<Examinat
     match indexes {
         Ok(found) => {
             exam.indexes = found
-                .iter()
-                .filter_map(|(p, _)| index::locate(p).ok().map(|scope| (p.clone(), scope)))
+                .keys()
+                .filter_map(|p| index::locate(p).ok().map(|scope| (p.clone(), scope)))
                 .collect();
             let wrong_folder =
                 folder_advice(dialect, found.values().map(|(folder, _)| folder.as_str()));

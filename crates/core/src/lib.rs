@@ -46,3 +46,8 @@ pub use outcome::PeerOutcome;
 pub use package::PackageId;
 pub use template::TemplateConfig;
 pub use tls_files::TlsFiles;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

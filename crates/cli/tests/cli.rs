@@ -1,0 +1,973 @@
+//! `ccaas`, every subcommand, success and failure, as an operator runs it.
+#![allow(clippy::unwrap_used)]
+
+use ccaas_testkit::{assert_no_key, fixture, repo_root};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const CCAAS: &str = env!("CARGO_BIN_EXE_ccaas");
+const INDEX: &str =
+    r#"{"index":{"fields":["owner"]},"ddoc":"indexOwnerDoc","name":"indexOwner","type":"json"}"#;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn ccaas(args: &[&str]) -> Run {
+    ccaas_in(Command::new(CCAAS).args(args))
+}
+
+fn ccaas_in(cmd: &mut Command) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd
+        .env_remove("CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG")
+        .output()
+        .unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+#[track_caller]
+fn expect(run: &Run, code: i32, stdout_has: &[&str], stderr_has: &[&str]) {
+    let ok = run.code == code
+        && stdout_has.iter().all(|s| run.stdout.contains(s))
+        && stderr_has.iter().all(|s| run.stderr.contains(s));
+    assert!(
+        ok,
+        "\nexpected exit {code}, stdout containing {stdout_has:?}, stderr containing {stderr_has:?}\ngot exit {}\n--- stdout\n{}\n--- stderr\n{}",
+        run.code, run.stdout, run.stderr
+    );
+}
+
+fn json(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", run.stdout))
+}
+
+fn sha256_hex(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A package made by `ccaas package --address ...`.
+fn make_package(dir: &Path, label: &str, extra: &[&str]) -> PathBuf {
+    let out = dir.join(format!("{label}.tgz"));
+    let mut args = vec!["package", "--label", label, "-o", s(&out)];
+    args.extend_from_slice(extra);
+    if !extra.contains(&"--connection") && !extra.contains(&"--address") {
+        args.extend_from_slice(&["--address", "127.0.0.1:9999"]);
+    }
+    expect(&ccaas(&args), 0, &[], &[]);
+    out
+}
+
+// ---- package ----
+
+#[test]
+fn package_prints_the_id_of_what_it_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cc.tgz");
+    let run = ccaas(&[
+        "package",
+        "--label",
+        "cc_1.0",
+        "--address",
+        "cc.example.com:9999",
+        "--dial-timeout",
+        "10s",
+        "-o",
+        s(&out),
+    ]);
+    expect(
+        &run,
+        0,
+        &[],
+        &[
+            "wrote `",
+            "type ccaas, address cc.example.com:9999, TLS off, 0 CouchDB indexes",
+        ],
+    );
+    assert_eq!(run.stdout.trim(), format!("cc_1.0:{}", sha256_hex(&out)));
+    assert_eq!(ccaas_testkit::mode(&out), 0o644);
+}
+
+#[test]
+fn package_inlines_pem_files_and_protects_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = repo_root().join("fixtures/tls");
+    let out = make_package(
+        dir.path(),
+        "mtls",
+        &[
+            "--address",
+            "cc:9999",
+            "--tls-root-cert",
+            s(&tls.join("ca.pem")),
+            "--client-cert",
+            s(&tls.join("client.pem")),
+            "--client-key",
+            s(&tls.join("client.key")),
+            "--domain",
+            "cc.example.com",
+        ],
+    );
+    assert_eq!(ccaas_testkit::mode(&out), 0o600);
+    let inspect = ccaas(&["inspect", s(&out), "--json"]);
+    expect(&inspect, 0, &[], &[]);
+    let v = json(&inspect);
+    assert_eq!(v["connection"]["tls"], "mutual");
+    assert_eq!(v["connection"]["json"]["client_key"], "<redacted>");
+    assert_eq!(v["connection"]["json"]["root_cert"], fixture("tls/ca.pem"));
+    assert_eq!(v["connection"]["json"]["domain"], "cc.example.com");
+    assert_no_key(&inspect.stdout);
+}
+
+#[test]
+fn package_refuses_a_bad_connection_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bad.tgz");
+    let run = ccaas(&[
+        "package",
+        "--label",
+        "bad",
+        "--address",
+        "cc",
+        "--dial-timeout",
+        "10",
+        "-o",
+        s(&out),
+    ]);
+    expect(
+        &run,
+        1,
+        &[],
+        &[
+            "ccaas: error: connection.json (from the flags): key `address`: `cc` has no port",
+            "key `dial_timeout`: `10` has no unit",
+            "no package written",
+        ],
+    );
+    assert!(!out.exists());
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
+fn package_refuses_a_bad_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = ccaas(&[
+        "package",
+        "--label",
+        "my cc",
+        "--address",
+        "cc:1",
+        "-o",
+        s(&dir.path().join("x.tgz")),
+    ]);
+    expect(&run, 1, &[], &["--label: label `my cc` is invalid"]);
+}
+
+#[test]
+fn package_needs_a_connection_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = ccaas(&[
+        "package",
+        "--label",
+        "x",
+        "-o",
+        s(&dir.path().join("x.tgz")),
+    ]);
+    expect(&run, 2, &[], &["--connection", "--address"]);
+    let run = ccaas(&[
+        "package",
+        "--label",
+        "x",
+        "--connection",
+        "c.json",
+        "--address",
+        "a:1",
+        "-o",
+        "x.tgz",
+    ]);
+    expect(&run, 2, &[], &["cannot be used with"]);
+}
+
+#[test]
+fn package_from_a_connection_file_normalises_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = write(
+        dir.path(),
+        "connection.json",
+        r#"{"address": "cc:1", "dial_timeout": "10s", "tls_required": "false"}"#,
+    );
+    let out = dir.path().join("x.tgz");
+    let run = ccaas(&[
+        "package",
+        "--label",
+        "x",
+        "--connection",
+        s(&conn),
+        "-o",
+        s(&out),
+    ]);
+    expect(
+        &run,
+        0,
+        &["x:"],
+        &["warning: connection.json: key `tls_required` is the string"],
+    );
+    let v = json(&ccaas(&["inspect", s(&out), "--json"]));
+    assert_eq!(v["connection"]["json"]["tls_required"], false);
+}
+
+#[test]
+fn package_places_indexes_for_each_dialect() {
+    let dir = tempfile::tempdir().unwrap();
+    let flat = dir.path().join("flat");
+    write(&flat, "owner.json", INDEX);
+    let tree = dir.path().join("tree");
+    write(&tree, "indexes/owner.json", INDEX);
+    write(&tree, "collections/private_1/indexes/size.json", INDEX);
+    let ccaas_pkg = make_package(dir.path(), "a", &["--indexes", s(&flat)]);
+    let external_pkg = make_package(
+        dir.path(),
+        "b",
+        &["--indexes", s(&tree), "--type", "external"],
+    );
+    let paths = |pkg: &Path| -> Vec<String> {
+        json(&ccaas(&["inspect", s(pkg), "--json"]))["indexes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["path"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(paths(&ccaas_pkg), ["statedb/couchdb/indexes/owner.json"]);
+    assert_eq!(
+        paths(&external_pkg),
+        [
+            "statedb/couchdb/collections/private_1/indexes/size.json",
+            "statedb/couchdb/indexes/owner.json"
+        ]
+    );
+    let entries =
+        json(&ccaas(&["inspect", s(&external_pkg), "--json"]))["code"]["entries"].to_string();
+    assert!(
+        entries.contains("metadata/statedb/couchdb/indexes/owner.json"),
+        "{entries}"
+    );
+}
+
+#[test]
+fn package_refuses_a_bad_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = write(dir.path(), "idx/bad.json", r#"{"fields": ["a"]}"#);
+    let out = dir.path().join("x.tgz");
+    let run = ccaas(&[
+        "package",
+        "--label",
+        "x",
+        "--address",
+        "a:1",
+        "--indexes",
+        s(idx.parent().unwrap()),
+        "-o",
+        s(&out),
+    ]);
+    expect(
+        &run,
+        1,
+        &[],
+        &["bad.json`: `statedb/couchdb/indexes/bad.json` is not a CouchDB index definition"],
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn package_ships_a_tls_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = dir.path().join("tls");
+    write(&tls, "ca.pem", &fixture("tls/ca.pem"));
+    let pkg = make_package(dir.path(), "t", &["--tls-dir", s(&tls)]);
+    assert_eq!(
+        json(&ccaas(&["inspect", s(&pkg), "--json"]))["tls_files"],
+        serde_json::json!(["ca.pem"])
+    );
+}
+
+/// Two packages from the same inputs, under different umasks, input mtimes
+/// and users, are byte-identical; so is the committed sample, made on
+/// another day.
+#[test]
+fn packages_are_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let sample = repo_root().join("fixtures/sample");
+    let make = |name: &str, umask: &str, user: Option<&str>| -> PathBuf {
+        let out = dir.path().join(name);
+        let script = format!(
+            "umask {umask}; exec \"$0\" package --label basic_1.0 --connection {conn} --indexes {idx} --tls-dir {tls} -o {out}",
+            conn = s(&sample.join("connection.json")),
+            idx = s(&sample.join("indexes")),
+            tls = s(&sample.join("tls")),
+            out = s(&out)
+        );
+        let mut cmd = match user {
+            Some(uid) => {
+                let mut c = Command::new("setpriv");
+                c.args([
+                    "--reuid",
+                    uid,
+                    "--regid",
+                    uid,
+                    "--clear-groups",
+                    "sh",
+                    "-c",
+                    &script,
+                    CCAAS,
+                ]);
+                c
+            }
+            None => {
+                let mut c = Command::new("sh");
+                c.args(["-c", &script, CCAAS]);
+                c
+            }
+        };
+        expect(&ccaas_in(&mut cmd), 0, &["basic_1.0:"], &[]);
+        out
+    };
+    let first = make("a.tgz", "022", None);
+    // Touch the inputs to a different time between runs.
+    for f in ["connection.json", "indexes/indexOwner.json", "tls/ca.pem"] {
+        let file = std::fs::File::options()
+            .append(true)
+            .open(sample.join(f))
+            .unwrap();
+        file.set_modified(
+            std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000),
+        )
+        .unwrap();
+    }
+    let second = make("b.tgz", "077", None);
+    let as_root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
+    let readable = std::fs::metadata(&sample)
+        .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o005 == 0o005)
+        .unwrap_or(false);
+    let third = if as_root && readable {
+        Some(make("c.tgz", "002", Some("65534")))
+    } else {
+        None
+    };
+    let bytes = std::fs::read(&first).unwrap();
+    assert_eq!(bytes, std::fs::read(&second).unwrap());
+    if let Some(third) = third {
+        assert_eq!(bytes, std::fs::read(third).unwrap());
+    }
+    assert_eq!(
+        bytes,
+        std::fs::read(sample.join("basic_1.0.tgz")).unwrap(),
+        "fixtures/sample/basic_1.0.tgz differs from a fresh `ccaas package` of fixtures/sample"
+    );
+}
+
+// ---- id ----
+
+#[test]
+fn id_matches_sha256sum_for_our_packages() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = make_package(dir.path(), "a_1", &[]);
+    let b = make_package(dir.path(), "b_1", &["--address", "b:2"]);
+    let run = ccaas(&["id", s(&a), s(&b)]);
+    expect(&run, 0, &[], &[]);
+    assert_eq!(
+        run.stdout,
+        format!("a_1:{}\nb_1:{}\n", sha256_hex(&a), sha256_hex(&b))
+    );
+}
+
+#[test]
+fn id_matches_sha256sum_for_a_seed_style_tar_package() {
+    // The Fabric v2.0 docs: `tar cfz code.tar.gz connection.json metadata`
+    // then `tar cfz <label>-pkg.tgz metadata.json code.tar.gz`.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "connection.json",
+        r#"{"address": "cc:9999", "dial_timeout": "10s", "tls_required": false}"#,
+    );
+    write(
+        dir.path(),
+        "metadata/statedb/couchdb/indexes/owner.json",
+        INDEX,
+    );
+    write(
+        dir.path(),
+        "metadata.json",
+        r#"{"path":"","type":"external","label":"seed_1"}"#,
+    );
+    let tar = |args: &[&str]| {
+        assert!(Command::new("tar")
+            .current_dir(dir.path())
+            .args(args)
+            .status()
+            .unwrap()
+            .success())
+    };
+    tar(&["cfz", "code.tar.gz", "connection.json", "metadata"]);
+    tar(&["cfz", "seed_1-pkg.tgz", "metadata.json", "code.tar.gz"]);
+    let pkg = dir.path().join("seed_1-pkg.tgz");
+    let run = ccaas(&["id", s(&pkg)]);
+    assert_eq!(run.stdout, format!("seed_1:{}\n", sha256_hex(&pkg)));
+    // And it installs with this builder, external dialect.
+    expect(
+        &ccaas(&["simulate", s(&pkg)]),
+        0,
+        &["the peer would dial cc:9999 with TLS off", "OK: installed"],
+        &[],
+    );
+}
+
+#[test]
+fn id_of_a_100_mb_package() {
+    let dir = tempfile::tempdir().unwrap();
+    // 100 MB of incompressible bytes in code.tar.gz.
+    let mut data = vec![0u8; 100 * 1024 * 1024];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for chunk in data.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    write(dir.path(), "big/connection.json", r#"{"address": "cc:1"}"#);
+    std::fs::write(dir.path().join("big/blob.bin"), &data).unwrap();
+    drop(data);
+    write(
+        dir.path(),
+        "metadata.json",
+        r#"{"type":"ccaas","label":"big"}"#,
+    );
+    let tar = |args: &[&str]| {
+        assert!(Command::new("tar")
+            .current_dir(dir.path())
+            .args(args)
+            .status()
+            .unwrap()
+            .success())
+    };
+    tar(&[
+        "cfz",
+        "code.tar.gz",
+        "-C",
+        "big",
+        "connection.json",
+        "blob.bin",
+    ]);
+    tar(&["cfz", "big.tgz", "metadata.json", "code.tar.gz"]);
+    let pkg = dir.path().join("big.tgz");
+    assert!(std::fs::metadata(&pkg).unwrap().len() > 100_000_000);
+    let run = ccaas(&["id", s(&pkg)]);
+    expect(&run, 0, &[], &[]);
+    assert_eq!(run.stdout, format!("big:{}\n", sha256_hex(&pkg)));
+}
+
+#[test]
+fn id_reads_standard_input_and_prints_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = make_package(dir.path(), "a_1", &[]);
+    let run = ccaas_in(
+        Command::new(CCAAS)
+            .args(["id", "--json", "-"])
+            .stdin(std::fs::File::open(&a).unwrap()),
+    );
+    expect(&run, 0, &[], &[]);
+    let hash = sha256_hex(&a);
+    assert_eq!(
+        json(&run),
+        serde_json::json!([{"file": "-", "package_id": format!("a_1:{hash}"), "label": "a_1", "hash": hash}])
+    );
+}
+
+#[test]
+fn id_of_a_broken_package_fails_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = write(dir.path(), "junk.tgz", "not a package");
+    let good = make_package(dir.path(), "g", &[]);
+    let run = ccaas(&["id", s(&good), s(&junk)]);
+    expect(
+        &run,
+        1,
+        &["g:"],
+        &[
+            "ccaas: error: `",
+            "junk.tgz`: the package is not a readable gzip-compressed tar",
+        ],
+    );
+    let run = ccaas(&["id", s(&dir.path().join("missing.tgz"))]);
+    expect(&run, 1, &[], &["missing.tgz`: No such file"]);
+}
+
+// ---- inspect ----
+
+#[test]
+fn inspect_shows_everything_but_the_key() {
+    let sample = repo_root().join("fixtures/sample/basic_1.0.tgz");
+    let run = ccaas(&["inspect", s(&sample)]);
+    expect(
+        &run,
+        0,
+        &[
+            "package ID    basic_1.0:",
+            "type          ccaas",
+            "index         statedb/couchdb/indexes/indexOwner.json (state database)",
+            "tls file      tls/client.key",
+            "note     connection.json: key `address` is a template",
+        ],
+        &[],
+    );
+    assert_no_key(&run.stdout);
+    let v = json(&ccaas(&["inspect", s(&sample), "--json"]));
+    assert_eq!(v["metadata"]["label"], "basic_1.0");
+    assert_eq!(v["metadata"]["dialect"], "ccaas");
+    assert_eq!(
+        v["package_id"].as_str().unwrap(),
+        format!("basic_1.0:{}", sha256_hex(&sample))
+    );
+    assert_eq!(v["indexes"].as_array().unwrap().len(), 2);
+    assert_eq!(v["ok"], true);
+    assert_no_key(&v.to_string());
+}
+
+#[test]
+fn inspect_of_a_non_package_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = write(dir.path(), "junk.tgz", "{}");
+    expect(
+        &ccaas(&["inspect", s(&junk)]),
+        1,
+        &["error", "not a readable gzip-compressed tar"],
+        &[],
+    );
+}
+
+// ---- validate ----
+
+#[test]
+fn validate_lists_every_problem_with_the_peers_reaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = write(
+        dir.path(),
+        "connection.json",
+        r#"{"address": "cc", "tls_required": "true", "tls_requried": 1}"#,
+    );
+    let run = ccaas(&["validate", s(&conn)]);
+    expect(
+        &run,
+        1,
+        &[
+            "error    ",
+            "key `address`: `cc` has no port",
+            "(the peer would fail at the first invoke)",
+            "key `root_cert` is missing",
+            "warning  ",
+            "key `tls_required` is the string",
+            "did you mean `tls_required`? (the peer would silently ignore it)",
+            "2 errors, 2 warnings: the peer or this builder would fail",
+        ],
+        &[],
+    );
+}
+
+#[test]
+fn validate_passes_with_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = write(
+        dir.path(),
+        "connection.json",
+        r#"{"address": "cc:9999", "tls_required": "false"}"#,
+    );
+    expect(
+        &ccaas(&["validate", s(&conn)]),
+        0,
+        &["0 errors, 1 warning: the peer accepts it"],
+        &[],
+    );
+}
+
+#[test]
+fn validate_renders_templates_with_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = write(
+        dir.path(),
+        "connection.json",
+        r#"{"address": "{{.peer}}:9999"}"#,
+    );
+    expect(
+        &ccaas(&["validate", s(&conn)]),
+        0,
+        &["note", "is a template"],
+        &[],
+    );
+    expect(
+        &ccaas(&["validate", s(&conn), "--config", r#"{"peer": "p0"}"#]),
+        0,
+        &["0 errors, 0 warnings"],
+        &[],
+    );
+    expect(
+        &ccaas(&["validate", s(&conn), "--config", r#"{"other": 1}"#]),
+        1,
+        &["template key `.peer` is not in"],
+        &[],
+    );
+    let cfg = write(dir.path(), "cfg.json", r#"{"peer": "p0"}"#);
+    expect(
+        &ccaas(&["validate", s(&conn), "--config", &format!("@{}", s(&cfg))]),
+        0,
+        &["0 errors"],
+        &[],
+    );
+}
+
+#[test]
+fn validate_metadata_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(
+        dir.path(),
+        "metadata.json",
+        r#"{"type": "ccaas", "label": "x"}"#,
+    );
+    expect(
+        &ccaas(&["validate", s(&good)]),
+        0,
+        &["metadata.json: 0 errors"],
+        &[],
+    );
+    let bad = write(
+        dir.path(),
+        "b/metadata.json",
+        r#"{"type": "golang", "label": "-x"}"#,
+    );
+    expect(
+        &ccaas(&["validate", s(&bad)]),
+        1,
+        &[
+            "label `-x` is invalid",
+            "(the peer would reject the install)",
+        ],
+        &[],
+    );
+}
+
+#[test]
+fn validate_a_package_with_a_bad_connection_and_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = write(
+        dir.path(),
+        "connection.json",
+        r#"{"address": "cc:9999", "dial_timeout": ""}"#,
+    );
+    let idx = write(dir.path(), "idx/bad.json", INDEX);
+    // `ccaas package` refuses these, so make the package as the seed does.
+    let _ = (conn, idx);
+    write(
+        dir.path(),
+        "metadata.json",
+        r#"{"type":"ccaas","label":"bad"}"#,
+    );
+    write(
+        dir.path(),
+        "META-INF/statedb/couchdb/indexes/bad.json",
+        "[]",
+    );
+    let tar = |args: &[&str]| {
+        assert!(Command::new("tar")
+            .current_dir(dir.path())
+            .args(args)
+            .status()
+            .unwrap()
+            .success())
+    };
+    tar(&["cfz", "code.tar.gz", "connection.json", "META-INF"]);
+    tar(&["cfz", "bad.tgz", "metadata.json", "code.tar.gz"]);
+    let pkg = dir.path().join("bad.tgz");
+    let run = ccaas(&["validate", s(&pkg), "--json"]);
+    assert_eq!(run.code, 1);
+    let v = json(&run);
+    let findings = v["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 2, "{findings:?}");
+    assert_eq!(findings[0]["peer"], "fails-at-launch");
+    assert!(findings[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("`dial_timeout` is an empty string"));
+    assert!(findings[1]["message"].as_str().unwrap().contains(
+        "META-INF`: `statedb/couchdb/indexes/bad.json` is not a CouchDB index definition"
+    ));
+    assert_eq!(v["ok"], false);
+}
+
+#[test]
+fn validate_a_package_the_peer_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "metadata.json",
+        r#"{"type":"ccaas","label":"x"}"#,
+    );
+    let tar = |args: &[&str]| {
+        assert!(Command::new("tar")
+            .current_dir(dir.path())
+            .args(args)
+            .status()
+            .unwrap()
+            .success())
+    };
+    tar(&["cfz", "x.tgz", "metadata.json"]);
+    expect(
+        &ccaas(&["validate", s(&dir.path().join("x.tgz"))]),
+        1,
+        &[
+            "the package has no `code.tar.gz` at its top level",
+            "(the peer would reject the install)",
+        ],
+        &[],
+    );
+}
+
+// ---- simulate ----
+
+#[test]
+fn simulate_the_bundled_sample() {
+    let run = ccaas(&["simulate"]);
+    expect(&run, 0, &[
+        "detect    ccaas      exit 0",
+        "build     ccaas      exit 0",
+        "release   ccaas      exit 0",
+        "release/chaincode/server/connection.json",
+        "the peer would dial peer0-basic.example.com:9999 with TLS mutual, server name basic.example.com, dial timeout 10s",
+        "OK: installed; start the chaincode server with CHAINCODE_ID=basic_1.0:",
+    ], &[]);
+    assert_no_key(&run.stdout);
+}
+
+#[test]
+fn simulate_each_dialect() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "idx/owner.json", INDEX);
+    for dialect in ["ccaas", "external"] {
+        let pkg = make_package(
+            dir.path(),
+            dialect,
+            &["--type", dialect, "--indexes", s(&dir.path().join("idx"))],
+        );
+        let v = json(&ccaas(&["simulate", s(&pkg), "--json"]));
+        assert_eq!(v["verdict"], "launches", "{v}");
+        assert_eq!(v["type"], dialect);
+        assert_eq!(v["launch"]["address"], "127.0.0.1:9999");
+        assert_eq!(v["launch"]["dial_timeout"], "3s");
+        let steps: Vec<&str> = v["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["step"].as_str().unwrap())
+            .collect();
+        assert_eq!(steps, ["detect", "build", "release"]);
+        assert!(
+            v["durable_files"]
+                .as_array()
+                .unwrap()
+                .contains(&serde_json::json!(
+                    "release/statedb/couchdb/indexes/owner.json"
+                )),
+            "{v}"
+        );
+    }
+}
+
+#[test]
+fn simulate_fails_a_bad_connection_at_build() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "connection.json",
+        r#"{"address": "cc:9999", "tls_required": true}"#,
+    );
+    write(
+        dir.path(),
+        "metadata.json",
+        r#"{"type":"ccaas","label":"bad"}"#,
+    );
+    let tar = |args: &[&str]| {
+        assert!(Command::new("tar")
+            .current_dir(dir.path())
+            .args(args)
+            .status()
+            .unwrap()
+            .success())
+    };
+    tar(&["cfz", "code.tar.gz", "connection.json"]);
+    tar(&["cfz", "bad.tgz", "metadata.json", "code.tar.gz"]);
+    let run = ccaas(&["simulate", s(&dir.path().join("bad.tgz"))]);
+    expect(
+        &run,
+        1,
+        &[
+            "build     ccaas      exit 1",
+            "| build: error: `",
+            "key `root_cert` is missing",
+            "FAIL: build exited non-zero",
+        ],
+        &[],
+    );
+    let v = json(&ccaas(&[
+        "simulate",
+        s(&dir.path().join("bad.tgz")),
+        "--json",
+    ]));
+    assert_eq!(v["verdict"], "build-failed");
+    assert_eq!(v["steps"][1]["exit_code"], 1);
+}
+
+#[test]
+fn simulate_reports_a_package_no_builder_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "metadata.json",
+        r#"{"type":"golang","label":"go_1"}"#,
+    );
+    write(dir.path(), "main.go", "package main");
+    let tar = |args: &[&str]| {
+        assert!(Command::new("tar")
+            .current_dir(dir.path())
+            .args(args)
+            .status()
+            .unwrap()
+            .success())
+    };
+    tar(&["cfz", "code.tar.gz", "main.go"]);
+    tar(&["cfz", "go.tgz", "metadata.json", "code.tar.gz"]);
+    let run = ccaas(&["simulate", s(&dir.path().join("go.tgz"))]);
+    expect(
+        &run,
+        1,
+        &[
+            "detect    ccaas      exit 1",
+            "FAIL: no builder claimed the package",
+        ],
+        &[],
+    );
+}
+
+#[test]
+fn simulate_with_builder_directories_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin_dir = Path::new(CCAAS).parent().unwrap();
+    // A builder that claims nothing, then ours laid out as a peer expects.
+    let never = dir.path().join("never");
+    std::fs::create_dir_all(never.join("bin")).unwrap();
+    for step in ["detect", "build"] {
+        let path = never.join("bin").join(step);
+        std::fs::write(&path, "#!/bin/sh\nexit 1\n").unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+    }
+    let ours = dir.path().join("ours");
+    std::fs::create_dir_all(ours.join("bin")).unwrap();
+    for (from, to) in [
+        ("detect", "detect"),
+        ("ccaas-build", "build"),
+        ("release", "release"),
+    ] {
+        std::os::unix::fs::symlink(bin_dir.join(from), ours.join("bin").join(to)).unwrap();
+    }
+    let pkg = make_package(dir.path(), "p", &[]);
+    let v = json(&ccaas(&[
+        "simulate",
+        s(&pkg),
+        "--builder",
+        s(&never),
+        "--builder",
+        s(&ours),
+        "--json",
+    ]));
+    assert_eq!(v["builder"], "ours");
+    let steps: Vec<String> = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{}:{}",
+                s["builder"].as_str().unwrap(),
+                s["step"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        ["never:detect", "ours:detect", "ours:build", "ours:release"]
+    );
+    let run = ccaas(&["simulate", s(&pkg), "--builder", s(dir.path())]);
+    expect(&run, 1, &[], &["has no `bin/detect`"]);
+}
+
+#[test]
+fn simulate_a_template_without_config_fails_at_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = make_package(dir.path(), "t", &["--address", "{{.peername}}-cc:9999"]);
+    expect(
+        &ccaas(&["simulate", s(&pkg)]),
+        1,
+        &["is a template but `CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG` is not set"],
+        &[],
+    );
+    expect(
+        &ccaas(&["simulate", s(&pkg), "--config", r#"{"peername":"peer1"}"#]),
+        0,
+        &["dial peer1-cc:9999"],
+        &[],
+    );
+}
+
+#[test]
+fn help_has_examples_and_exit_codes() {
+    for sub in ["package", "id", "inspect", "validate", "simulate"] {
+        expect(&ccaas(&[sub, "--help"]), 0, &["Example", "Exit codes"], &[]);
+    }
+    expect(
+        &ccaas(&["frobnicate"]),
+        2,
+        &[],
+        &["unrecognized subcommand"],
+    );
+}

@@ -18,8 +18,10 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let settings = BuildSettings {
+        // An empty value counts as unset.
         config: std::env::var_os(ccaas_core::template::CONFIG_ENV)
-            .map(|v| v.to_string_lossy().into_owned()),
+            .map(|v| v.to_string_lossy().into_owned())
+            .filter(|v| !v.trim().is_empty()),
         tls_dir: std::env::var_os(ccaas_core::tls_files::TLS_DIR_ENV).map(PathBuf::from),
         ahead_of_peer: false,
     };

@@ -62,13 +62,15 @@ enum Command {
     },
     /// Check a package, connection.json or metadata.json and say what the peer would do.
     #[command(
-        after_help = "Examples:\n  ccaas validate basic.tgz\n  ccaas validate connection.json --config '{\"peername\":\"peer0\"}'\n  ccaas validate metadata.json --json\n\nExit codes: 0 the peer accepts it (warnings may be listed); 1 the peer or this builder would fail; 2 usage error."
+        after_help = "Examples:\n  ccaas validate basic.tgz\n  ccaas validate connection.json --config '{\"peername\":\"peer0\"}'\n  ccaas validate metadata.json --json\n  ccaas validate basic.tgz --config '{\"peername\":\"peer0\"}' --server-cert server.pem\n\nExit codes: 0 the peer accepts it (warnings may be listed); 1 the peer or this builder would fail; 2 usage error."
     )]
     Validate {
         /// A package (.tgz), a connection.json or a metadata.json.
         file: PathBuf,
         #[command(flatten)]
         peer: PeerSettings,
+        #[command(flatten)]
+        server: ServerCert,
         /// Print JSON (shape in docs/cli.md).
         #[arg(long)]
         json: bool,
@@ -102,6 +104,13 @@ struct PeerSettings {
 }
 
 #[derive(Args)]
+struct ServerCert {
+    /// The chaincode server's certificate (PEM): check it covers the name the peer dials and that root_cert issued it.
+    #[arg(long, value_name = "F")]
+    server_cert: Option<PathBuf>,
+}
+
+#[derive(Args)]
 #[command(group = clap::ArgGroup::new("source").required(true).args(["connection", "address"]))]
 struct PackageArgs {
     /// The chaincode label (`^[[:alnum:]][[:alnum:]_.+-]*$`).
@@ -120,19 +129,34 @@ struct PackageArgs {
     #[arg(long, value_name = "HOST:PORT", conflicts_with = "connection")]
     address: Option<String>,
     /// Dial timeout, a Go duration such as 10s.
-    #[arg(long, value_name = "D", requires = "address")]
+    #[arg(
+        long,
+        value_name = "D",
+        requires = "address",
+        conflicts_with = "connection"
+    )]
     dial_timeout: Option<String>,
     /// CA certificate(s) of the chaincode server (PEM file): turns TLS on.
-    #[arg(long, value_name = "F", requires = "address")]
+    #[arg(
+        long,
+        value_name = "F",
+        requires = "address",
+        conflicts_with = "connection"
+    )]
     tls_root_cert: Option<PathBuf>,
     /// Client certificate (PEM file) for mutual TLS.
-    #[arg(long, value_name = "F", requires_all = ["address", "client_key", "tls_root_cert"])]
+    #[arg(long, value_name = "F", requires_all = ["address", "client_key", "tls_root_cert"], conflicts_with = "connection")]
     client_cert: Option<PathBuf>,
     /// Client private key (PEM file) for mutual TLS.
-    #[arg(long, value_name = "F", requires_all = ["address", "client_cert", "tls_root_cert"])]
+    #[arg(long, value_name = "F", requires_all = ["address", "client_cert", "tls_root_cert"], conflicts_with = "connection")]
     client_key: Option<PathBuf>,
     /// TLS server name override (used by the peer with mutual TLS).
-    #[arg(long, value_name = "NAME", requires = "address")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "address",
+        conflicts_with = "connection"
+    )]
     domain: Option<String>,
     /// CouchDB index files: *.json, or a tree of indexes/ and collections/NAME/indexes/.
     #[arg(long, value_name = "DIR")]
@@ -161,7 +185,12 @@ fn main() -> ExitCode {
         Command::Package(args) => package_cmd(args),
         Command::Id { packages, json } => id_cmd(&packages, json),
         Command::Inspect { package, json } => inspect_cmd(&package, json),
-        Command::Validate { file, peer, json } => validate_cmd(&file, &peer, json),
+        Command::Validate {
+            file,
+            peer,
+            server,
+            json,
+        } => validate_cmd(&file, &peer, &server, json),
         Command::Simulate {
             package,
             builders,
@@ -244,11 +273,7 @@ fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
         }
     };
     for warning in &composed.warnings {
-        let kind = if warning.peer_outcome() == ccaas_core::PeerOutcome::Accepts {
-            "note"
-        } else {
-            "warning"
-        };
+        let kind = if warning.is_note() { "note" } else { "warning" };
         eprintln!("ccaas: {kind}: connection.json: {warning}");
     }
     let id = compose::write_package(&composed, &args.output)?;
@@ -332,11 +357,27 @@ fn inspect_cmd(path: &Path, json: bool) -> Result<ExitCode, Failure> {
     })
 }
 
-fn validate_cmd(path: &Path, peer: &PeerSettings, json: bool) -> Result<ExitCode, Failure> {
+fn validate_cmd(
+    path: &Path,
+    peer: &PeerSettings,
+    server: &ServerCert,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    let server_cert = match &server.server_cert {
+        Some(p) => Some(
+            String::from_utf8_lossy(&ccaas_core::fs::read_limited(
+                p,
+                ccaas_core::tls_files::MAX_TLS_FILE_BYTES,
+            )?)
+            .into_owned(),
+        ),
+        None => None,
+    };
     let options = ExamineOptions {
         config: config_text(&peer.config)?,
         tls_dir: peer.tls_dir.clone(),
         limits: Limits::default(),
+        server_cert,
     };
     let exam = examine::examine_file(path, &options)?;
     if json {
@@ -416,8 +457,13 @@ fn simulate_cmd(
             })
             .collect::<Result<_, _>>()?
     };
+    // The simulated peer's environment is ours; the flags override it.
+    let overridden = |k: &OsString| {
+        (config.is_some() && k == ccaas_core::template::CONFIG_ENV)
+            || (peer.tls_dir.is_some() && k == ccaas_core::tls_files::TLS_DIR_ENV)
+    };
     let mut peer_env: Vec<(OsString, OsString)> = std::env::vars_os()
-        .filter(|(k, _)| !OUR_ENVIRONMENT.iter().any(|o| k == o))
+        .filter(|(k, _)| !overridden(k))
         .collect();
     if let Some(config) = config {
         peer_env.push((ccaas_core::template::CONFIG_ENV.into(), config.into()));

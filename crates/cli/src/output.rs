@@ -69,7 +69,7 @@ pub fn inspection(path: &Path, exam: &Examination) -> String {
     if let Some(c) = &exam.connection {
         let _ = writeln!(
             out,
-            "connection    {} , TLS {}, dial timeout {}",
+            "connection    {}, TLS {}, dial timeout {}",
             c.address,
             c.tls_mode(),
             c.effective_dial_timeout()
@@ -79,7 +79,7 @@ pub fn inspection(path: &Path, exam: &Examination) -> String {
             let _ = writeln!(out, "              {line}");
         }
     }
-    if exam.indexes.is_empty() {
+    if exam.indexes.is_empty() && exam.connection.is_some() {
         let _ = writeln!(out, "indexes       none");
     }
     for (path, scope) in &exam.indexes {
@@ -125,9 +125,9 @@ pub fn validation(path: &Path, exam: &Examination) -> String {
         FileKind::Metadata => "metadata.json",
     };
     let verdict = if errors > 0 {
-        "the peer or this builder would fail"
+        "the install would fail with this builder"
     } else {
-        "the peer accepts it"
+        "installs with this builder"
     };
     let id = exam
         .id
@@ -183,7 +183,14 @@ pub fn simulation(sim: &Simulation) -> String {
     }
     let result = match &sim.verdict {
         Verdict::Rejected(why) => format!("FAIL: the peer rejects the package: {why}"),
-        Verdict::NoBuilder => "FAIL: no builder claimed the package; the peer would fail the install (\"no builder detected\")".to_owned(),
+        Verdict::NoBuilder => {
+            let ccaas = sim.package.as_ref().is_some_and(|p| p.metadata.dialect().is_some());
+            if ccaas {
+                "FAIL: no builder claimed the package; the peer would fail the install (its Docker build does not handle this type)".to_owned()
+            } else {
+                "FAIL: no external builder claimed the package; the peer would hand it to its built-in Docker build, if configured".to_owned()
+            }
+        }
         Verdict::BuildFailed => "FAIL: build exited non-zero; the peer would fail the install (\"external builder failed to build\")".to_owned(),
         Verdict::ReleaseFailed => "FAIL: release exited non-zero; the peer would fail the install".to_owned(),
         Verdict::LaunchFails(why) => format!("FAIL: installed, but the first invoke would fail: {why}"),

@@ -595,12 +595,12 @@ fn validate_lists_every_problem_with_the_peers_reaction() {
         &[
             "error    ",
             "key `address`: `cc` has no port",
-            "(the peer would fail at the first invoke)",
+            "(on its own, the peer would fail at the first invoke)",
             "key `root_cert` is missing",
             "warning  ",
             "key `tls_required` is the string",
-            "did you mean `tls_required`? (the peer would silently ignore it)",
-            "2 errors, 2 warnings: the peer or this builder would fail",
+            "did you mean `tls_required`? (the peer silently ignores it)",
+            "2 errors, 2 warnings: the install would fail with this builder",
         ],
         &[],
     );
@@ -617,7 +617,7 @@ fn validate_passes_with_warnings() {
     expect(
         &ccaas(&["validate", s(&conn)]),
         0,
-        &["0 errors, 1 warning: the peer accepts it"],
+        &["0 errors, 1 warning: installs with this builder"],
         &[],
     );
 }
@@ -679,10 +679,7 @@ fn validate_metadata_json() {
     expect(
         &ccaas(&["validate", s(&bad)]),
         1,
-        &[
-            "label `-x` is invalid",
-            "(the peer would reject the install)",
-        ],
+        &["label `-x` is invalid", "(the peer rejects the install)"],
         &[],
     );
 }
@@ -757,7 +754,7 @@ fn validate_a_package_the_peer_rejects() {
         1,
         &[
             "the package has no `code.tar.gz` at its top level",
-            "(the peer would reject the install)",
+            "(the peer rejects the install)",
         ],
         &[],
     );
@@ -882,7 +879,7 @@ fn simulate_reports_a_package_no_builder_claims() {
         1,
         &[
             "detect    ccaas      exit 1",
-            "FAIL: no builder claimed the package",
+            "FAIL: no external builder claimed the package; the peer would hand it to its built-in Docker build",
         ],
         &[],
     );
@@ -970,4 +967,124 @@ fn help_has_examples_and_exit_codes() {
         &[],
         &["unrecognized subcommand"],
     );
+}
+
+#[test]
+fn simulate_reports_a_ccaas_package_no_builder_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = make_package(dir.path(), "p", &["--type", "external"]);
+    let run = ccaas_in(
+        Command::new(CCAAS)
+            .args(["simulate", s(&pkg)])
+            .env("CCAAS_DETECT_TYPES", "ccaas"),
+    );
+    expect(
+        &run,
+        1,
+        &[
+            "detect    ccaas      exit 1",
+            "FAIL: no builder claimed the package; the peer would fail the install",
+        ],
+        &[],
+    );
+}
+
+#[test]
+fn package_flags_conflict_with_a_connection_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = write(dir.path(), "connection.json", r#"{"address": "cc:1"}"#);
+    let run = ccaas(&[
+        "package",
+        "--label",
+        "x",
+        "--connection",
+        s(&conn),
+        "--dial-timeout",
+        "5s",
+        "-o",
+        s(&dir.path().join("x.tgz")),
+    ]);
+    expect(&run, 2, &[], &["cannot be used with"]);
+}
+
+#[test]
+fn package_warns_about_tls_files_it_does_not_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = write(
+        dir.path(),
+        "connection.json",
+        r#"{"address": "cc:1", "tls_required": true, "root_cert_file": "tls/ca.pem"}"#,
+    );
+    let out = dir.path().join("x.tgz");
+    let run = ccaas(&[
+        "package",
+        "--label",
+        "x",
+        "--connection",
+        s(&conn),
+        "-o",
+        s(&out),
+    ]);
+    expect(&run, 0, &[], &["warning: connection.json: key `root_cert_file` names `tls/ca.pem`, which is not in the package: the build fails unless the peer's `CCAAS_TLS_DIR` holds it"]);
+    let run = ccaas(&["validate", s(&out)]);
+    expect(&run, 0, &["warning  connection.json: key `root_cert_file` names `tls/ca.pem`, which is not in the package"], &[]);
+}
+
+#[test]
+fn validate_checks_tls_material_against_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = repo_root().join("fixtures/tls");
+    let conn = write(
+        dir.path(),
+        "connection.json",
+        &format!(
+            r#"{{"address": "mycc.example.com:9999", "tls_required": true, "client_auth_required": true, "root_cert_file": {ca}, "client_cert_file": {cert}, "client_key_file": {key}}}"#,
+            ca = ccaas_testkit::json_string("ca.pem"),
+            cert = ccaas_testkit::json_string("client.pem"),
+            key = ccaas_testkit::json_string("other.key"),
+        ),
+    );
+    let run = ccaas(&[
+        "validate",
+        s(&conn),
+        "--tls-dir",
+        s(&tls),
+        "--server-cert",
+        s(&tls.join("server.pem")),
+    ]);
+    expect(
+        &run,
+        1,
+        &[
+            "key `client_key`: the private key does not belong to `client_cert`",
+            "1 error",
+        ],
+        &[],
+    );
+    let conn = write(
+        dir.path(),
+        "c2/connection.json",
+        &format!(
+            r#"{{"address": "elsewhere.org:9999", "tls_required": true, "root_cert_file": "expired.pem"}}"#
+        ),
+    );
+    let run = ccaas(&[
+        "validate",
+        s(&conn),
+        "--tls-dir",
+        s(&tls),
+        "--server-cert",
+        s(&tls.join("server.pem")),
+    ]);
+    expect(
+        &run,
+        1,
+        &[
+            "key `root_cert`: the certificate",
+            "expired on",
+            "the server certificate's names do not cover `elsewhere.org`",
+        ],
+        &[],
+    );
+    assert_no_key(&run.stdout);
 }

@@ -192,12 +192,24 @@ pub fn compose(inputs: &PackageInputs) -> Result<Composed, ComposeError> {
             )?;
         }
     }
+    let mut warnings = checked.warnings;
+    for (key, path) in &checked.connection.files {
+        let in_package = code.contains(path.trim_start_matches("./"));
+        if !in_package && !crate::template::is_template(path) && !Path::new(path).is_absolute() {
+            warnings
+                .retain(|w| !matches!(w, ConnectionWarning::Unresolved { key: k, .. } if k == key));
+            warnings.push(ConnectionWarning::NotInPackage {
+                key,
+                path: path.clone(),
+            });
+        }
+    }
     Ok(Composed {
         metadata: Metadata::new(inputs.label.clone(), inputs.dialect),
         code,
         connection: checked.connection,
         indexes,
-        warnings: checked.warnings,
+        warnings,
         holds_private_key,
     })
 }

@@ -117,6 +117,14 @@ pub enum ConnectionError {
         #[source]
         source: TlsFileError,
     },
+    /// A `*_file` reference where files cannot be read (release).
+    #[error("key `{key}` still names file `{path}`: the peer reads no `*_file` keys, and only the build step inlines them (this BLD was not written by it; rebuild)")]
+    NotInlined {
+        /// The file key.
+        key: &'static str,
+        /// The reference.
+        path: String,
+    },
     /// A template could not be rendered.
     #[error("key `{key}`: {source}")]
     Template {
@@ -146,11 +154,13 @@ impl ConnectionError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectionWarning {
     /// `"true"`/`"false"` as strings (the Fabric v2.0 documentation example).
-    #[error("key `{key}` is the string `\"{value}\"`; written as the boolean {value}, but the peer itself rejects a string here (fails at the first invoke), so fix the source")]
+    #[error("key `{key}` is the string `\"{text}\"`; written as the boolean {value}, but the peer itself rejects a string here (fails at the first invoke), so fix the source")]
     StringBoolean {
         /// The key.
         key: String,
-        /// `true` or `false`.
+        /// The string as written.
+        text: String,
+        /// What it was read as.
         value: bool,
     },
     /// A key the peer does not know, close to one it does.
@@ -180,10 +190,12 @@ pub enum ConnectionWarning {
         found: String,
     },
     /// TLS settings with `tls_required` false.
-    #[error("key `{key}` is set but `tls_required` is false, so the peer ignores it and dials without TLS")]
+    #[error("key `{key}` is set but {because}, so the peer ignores it")]
     TlsIgnored {
         /// The key.
         key: &'static str,
+        /// The setting that makes the peer ignore it.
+        because: &'static str,
     },
     /// `domain` without client auth.
     #[error("key `domain` is set, but the peer uses it only when `tls_required` and `client_auth_required` are both true (and only from Fabric v2.5)")]
@@ -196,6 +208,14 @@ pub enum ConnectionWarning {
         /// The template text.
         text: String,
     },
+    /// A `*_file` reference to a file the package does not hold.
+    #[error("key `{key}` names `{path}`, which is not in the package: the build fails unless the peer's `CCAAS_TLS_DIR` holds it")]
+    NotInPackage {
+        /// The key.
+        key: &'static str,
+        /// The reference.
+        path: String,
+    },
     /// A `*_file` reference left for the build step.
     #[error("key `{key}` names file `{path}`, read and checked by the builder on the peer")]
     Unresolved {
@@ -207,6 +227,15 @@ pub enum ConnectionWarning {
 }
 
 impl ConnectionWarning {
+    /// Whether this is information rather than something to fix: how the
+    /// builder will treat a template or a file reference.
+    pub fn is_note(&self) -> bool {
+        matches!(
+            self,
+            ConnectionWarning::Unrendered { .. } | ConnectionWarning::Unresolved { .. }
+        )
+    }
+
     /// What the peer would do.
     pub fn peer_outcome(&self) -> PeerOutcome {
         match self {
@@ -467,11 +496,11 @@ impl Loader<'_, '_> {
             return false;
         };
         let key = field.key.clone();
-        let text = match &field.value {
+        let (text, templated) = match &field.value {
             Value::Bool(b) => return *b,
             Value::Null => return false,
             Value::String(s) => match self.render(name, &key, s) {
-                Text::Rendered(t) => t,
+                Text::Rendered(t) => (t, is_template(s)),
                 Text::Template(_) | Text::Absent | Text::Invalid => return false,
             },
             other => {
@@ -495,8 +524,12 @@ impl Loader<'_, '_> {
             });
             return false;
         };
-        self.warnings
-            .push(ConnectionWarning::StringBoolean { key, value });
+        // A template can only produce a string; rendering it into a real
+        // boolean is this builder's job, not a mistake in the source.
+        if !templated {
+            self.warnings
+                .push(ConnectionWarning::StringBoolean { key, text, value });
+        }
         value
     }
 
@@ -514,7 +547,7 @@ impl Loader<'_, '_> {
                 }
                 Text::Rendered(text) => match GoDuration::parse(&text) {
                     Ok(d) if d.is_negative() => self.problems.push(ConnectionError::DialTimeoutValue {
-                        found: format!("`{text}`, a negative duration,"),
+                        found: format!("`{text}`, a negative duration"),
                     }),
                     Ok(d) => c.dial_timeout = Some(d),
                     Err(e) => self.problems.push(ConnectionError::DialTimeout(e)),
@@ -563,11 +596,24 @@ impl Loader<'_, '_> {
                 });
                 continue;
             }
+            // The peer ignores TLS material it does not use: so do we.
+            let used = c.tls_required && (pem_key == "root_cert" || c.client_auth_required);
+            if !used {
+                c.files.push((file_key, reference));
+                continue;
+            }
             let Some(files) = self.options.tls_files.filter(|_| !is_template(&reference)) else {
-                self.warnings.push(ConnectionWarning::Unresolved {
-                    key: file_key,
-                    path: reference.clone(),
-                });
+                if self.options.strict && !is_template(&reference) {
+                    self.problems.push(ConnectionError::NotInlined {
+                        key: file_key,
+                        path: reference.clone(),
+                    });
+                } else {
+                    self.warnings.push(ConnectionWarning::Unresolved {
+                        key: file_key,
+                        path: reference.clone(),
+                    });
+                }
                 c.files.push((file_key, reference));
                 continue;
             };
@@ -578,16 +624,20 @@ impl Loader<'_, '_> {
                     _ => c.client_key = Some(Secret(text)),
                 },
                 Err(TlsFileError::NotFound { .. }) if !self.options.strict => {
-                    self.warnings.push(ConnectionWarning::Unresolved {
+                    self.warnings.push(ConnectionWarning::NotInPackage {
                         key: file_key,
                         path: reference.clone(),
                     });
                     c.files.push((file_key, reference));
                 }
-                Err(source) => self.problems.push(ConnectionError::TlsFile {
-                    key: file_key.to_owned(),
-                    source,
-                }),
+                Err(source) => {
+                    self.problems.push(ConnectionError::TlsFile {
+                        key: file_key.to_owned(),
+                        source,
+                    });
+                    // Reported once: not again as a missing PEM key.
+                    c.files.push((file_key, reference));
+                }
             }
         }
     }
@@ -612,14 +662,17 @@ impl Loader<'_, '_> {
             ),
         ];
         if !c.tls_required {
+            let because = "`tls_required` is false (the peer dials without TLS)";
             if c.client_auth_required {
                 self.warnings.push(ConnectionWarning::TlsIgnored {
                     key: "client_auth_required",
+                    because,
                 });
             }
             for (key, value, _) in pem_fields {
                 if value.is_some() || has_file(key) {
-                    self.warnings.push(ConnectionWarning::TlsIgnored { key });
+                    self.warnings
+                        .push(ConnectionWarning::TlsIgnored { key, because });
                 }
             }
             if c.domain.is_some() {
@@ -628,6 +681,15 @@ impl Loader<'_, '_> {
             return;
         }
         for (key, value, kind) in pem_fields {
+            if key != "root_cert" && !c.client_auth_required {
+                if value.is_some() || has_file(key) {
+                    self.warnings.push(ConnectionWarning::TlsIgnored {
+                        key,
+                        because: "`client_auth_required` is false",
+                    });
+                }
+                continue;
+            }
             let needed = match key {
                 "root_cert" => Some("`tls_required` is true"),
                 _ if c.client_auth_required => Some("`client_auth_required` is true"),

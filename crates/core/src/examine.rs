@@ -84,6 +84,9 @@ pub struct ExamineOptions {
     pub tls_dir: Option<PathBuf>,
     /// Reading limits.
     pub limits: Limits,
+    /// The chaincode server's certificate (PEM), to check that it covers
+    /// the name the peer dials and was issued by `root_cert`.
+    pub server_cert: Option<String>,
 }
 
 /// Everything found in a file.
@@ -148,8 +151,8 @@ impl Examination {
                 "path": m.path,
                 "dialect": m.dialect().map(Dialect::type_name),
             })),
-            "package_bytes": (self.kind == FileKind::Package).then_some(self.package_bytes),
-            "code": (self.kind == FileKind::Package).then(|| json!({
+            "package_bytes": self.id.is_some().then_some(self.package_bytes),
+            "code": self.id.is_some().then(|| json!({
                 "files": self.code.files,
                 "directories": self.code.dirs,
                 "bytes": self.code.bytes,
@@ -195,6 +198,31 @@ impl Examination {
         });
     }
 
+    /// Records a loaded connection, with the X.509 checks when built in.
+    fn accept_connection(&mut self, file: &str, connection: Connection, server_cert: Option<&str>) {
+        #[cfg(feature = "tls-checks")]
+        for f in crate::tls_check::check(&connection, server_cert, std::time::SystemTime::now()) {
+            self.findings.push(Finding {
+                severity: if f.fails {
+                    Severity::Error
+                } else {
+                    Severity::Note
+                },
+                file: file.to_owned(),
+                message: format!("key `{}`: {}", f.key, f.message)
+                    .replace("key `server certificate`", "the server certificate"),
+                peer: if f.fails {
+                    PeerOutcome::FailsAtLaunch
+                } else {
+                    PeerOutcome::Accepts
+                },
+            });
+        }
+        #[cfg(not(feature = "tls-checks"))]
+        let _ = (file, server_cert);
+        self.connection = Some(connection);
+    }
+
     fn connection_findings(
         &mut self,
         file: &str,
@@ -207,7 +235,7 @@ impl Examination {
         for w in warnings {
             let peer = w.peer_outcome();
             self.findings.push(Finding {
-                severity: if peer == PeerOutcome::Accepts {
+                severity: if w.is_note() {
                     Severity::Note
                 } else {
                     Severity::Warning
@@ -223,13 +251,17 @@ impl Examination {
 /// Guesses what `path` holds: gzip magic means a package; otherwise the
 /// file name, then the keys of the JSON object.
 pub fn kind_of_file(path: &Path, head: &[u8]) -> FileKind {
-    if head.starts_with(&[0x1f, 0x8b]) {
-        return FileKind::Package;
-    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
         .unwrap_or_default();
+    if head.starts_with(&[0x1f, 0x8b])
+        || [".tgz", ".tar.gz", ".gz", ".tar"]
+            .iter()
+            .any(|e| name.ends_with(e))
+    {
+        return FileKind::Package;
+    }
     if name.contains("metadata") {
         return FileKind::Metadata;
     }
@@ -270,15 +302,17 @@ pub fn examine_metadata(bytes: &[u8]) -> Examination {
     match Metadata::parse(bytes) {
         Err(e) => exam.error(
             "metadata.json",
-            crate::report::chain(&e),
+            crate::report::chain(&e)
+                .trim_start_matches("`metadata.json`: ")
+                .to_owned(),
             PeerOutcome::RejectsInstall,
         ),
         Ok(meta) => {
             if meta.dialect().is_none() {
                 exam.error(
                     "metadata.json",
-                    format!("type `{}` is not a chaincode-as-a-service type (expected `ccaas` or `external`); no chaincode-as-a-service builder would claim it", meta.chaincode_type),
-                    PeerOutcome::RejectsInstall,
+                    format!("type `{}` is not a chaincode-as-a-service type (expected `ccaas` or `external`); no chaincode-as-a-service builder would claim it (the peer would hand it to its built-in Docker build)", meta.chaincode_type),
+                    PeerOutcome::Accepts,
                 );
             }
             exam.metadata = Some(meta);
@@ -317,7 +351,7 @@ pub fn examine_connection(path: &Path, bytes: &[u8], options: &ExamineOptions) -
     match connection::load(bytes, &load) {
         Ok(checked) => {
             exam.connection_findings(&file, &checked.warnings, &[]);
-            exam.connection = Some(checked.connection);
+            exam.accept_connection(&file, checked.connection, options.server_cert.as_deref());
         }
         Err(rejected) => exam.connection_findings(&file, &rejected.warnings, &rejected.problems),
     }
@@ -361,7 +395,7 @@ pub fn examine_package(path: &Path, options: &ExamineOptions) -> Result<Examinat
         exam.findings.push(Finding {
             severity: Severity::Warning,
             file: name.clone(),
-            message: format!("`{name}` is not `metadata.json` or `code.tar.gz`; the peer ignores it (and logs a warning)"),
+            message: format!("`{name}` is not `metadata.json` or `code.tar.gz`; the peer logs a warning and skips it"),
             peer: PeerOutcome::Ignores,
         });
     }
@@ -398,7 +432,11 @@ pub fn examine_package(path: &Path, options: &ExamineOptions) -> Result<Examinat
     match connection {
         Ok(checked) => {
             exam.connection_findings("connection.json", &checked.warnings, &[]);
-            exam.connection = Some(checked.connection);
+            exam.accept_connection(
+                "connection.json",
+                checked.connection,
+                options.server_cert.as_deref(),
+            );
         }
         Err(StepError::Connection { rejected, .. }) => {
             exam.connection_findings("connection.json", &rejected.warnings, &rejected.problems)

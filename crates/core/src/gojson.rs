@@ -116,7 +116,7 @@ impl JsonObject {
                 };
                 JsonError::Syntax {
                     line: e.line(),
-                    column: e.column(),
+                    column: e.column().max(1),
                     message,
                 }
             })?;

@@ -36,6 +36,8 @@ pub mod report;
 pub mod simulate;
 pub mod steps;
 pub mod template;
+#[cfg(feature = "tls-checks")]
+pub mod tls_check;
 pub mod tls_files;
 
 pub use address::Address;

@@ -4,7 +4,7 @@
 //! ```
 //! use ccaas_core::PeerOutcome;
 //!
-//! assert_eq!(PeerOutcome::FailsAtLaunch.describe(), "the peer would fail at the first invoke");
+//! assert_eq!(PeerOutcome::FailsAtLaunch.describe(), "on its own, the peer would fail at the first invoke");
 //! ```
 
 use std::fmt;
@@ -24,7 +24,8 @@ pub enum PeerOutcome {
 }
 
 impl PeerOutcome {
-    /// Whether the peer would fail: `ccaas validate` exits 1 on these.
+    /// Whether the peer on its own would fail. (`ccaas validate` exits 1 on
+    /// errors, which are what this builder refuses.)
     pub fn is_failure(self) -> bool {
         matches!(
             self,
@@ -35,9 +36,9 @@ impl PeerOutcome {
     /// A short phrase for an operator.
     pub fn describe(self) -> &'static str {
         match self {
-            PeerOutcome::RejectsInstall => "the peer would reject the install",
-            PeerOutcome::FailsAtLaunch => "the peer would fail at the first invoke",
-            PeerOutcome::Ignores => "the peer would silently ignore it",
+            PeerOutcome::RejectsInstall => "the peer rejects the install",
+            PeerOutcome::FailsAtLaunch => "on its own, the peer would fail at the first invoke",
+            PeerOutcome::Ignores => "the peer silently ignores it",
             PeerOutcome::Accepts => "the peer accepts it",
         }
     }

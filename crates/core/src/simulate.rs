@@ -231,6 +231,8 @@ pub fn simulate(path: &Path, options: &SimulateOptions) -> Result<Simulation, Si
         verdict: Verdict::NoBuilder,
         durable_files: Vec::new(),
     };
+    // A file that cannot be opened is the operator's problem, not the package's.
+    drop(fs::open_regular(path)?);
     let info = match read_package(path, &options.limits) {
         Ok(info) => info,
         Err(e) => {

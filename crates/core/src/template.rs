@@ -59,6 +59,16 @@ pub enum TemplateError {
         /// What was found.
         found: &'static str,
     },
+    /// A dotted path goes through something that is not an object.
+    #[error("template `{key}`: `{prefix}` is {found} in `{CONFIG_ENV}`, not an object, so it has no keys to look up")]
+    NotAnObject {
+        /// The whole dotted key.
+        key: String,
+        /// The part that is not an object.
+        prefix: String,
+        /// What it is.
+        found: &'static str,
+    },
     /// Syntax we do not support (Go allows it, Fabric's builder would run it).
     #[error("unsupported template syntax `{action}`: only `{{{{.key}}}}` and `{{{{.a.b}}}}` are supported")]
     Unsupported {
@@ -90,7 +100,7 @@ impl TemplateConfig {
         let value: Value =
             serde_json::from_str(json).map_err(|e| TemplateError::ConfigNotJson {
                 line: e.line(),
-                column: e.column(),
+                column: e.column().max(1),
             })?;
         match value {
             Value::Object(values) => Ok(TemplateConfig { values }),
@@ -127,8 +137,9 @@ impl TemplateConfig {
             level = match value {
                 Value::Object(inner) => inner,
                 other => {
-                    return Err(TemplateError::NotScalar {
-                        key: format!(".{}", path[..=i].join(".")),
+                    return Err(TemplateError::NotAnObject {
+                        key: dotted(),
+                        prefix: format!(".{}", path[..=i].join(".")),
                         found: crate::gojson::kind_of(other),
                     })
                 }
@@ -266,7 +277,7 @@ mod tests {
         );
         assert!(matches!(
             c.render("{{.peername.x}}"),
-            Err(TemplateError::NotScalar { .. })
+            Err(TemplateError::NotAnObject { .. })
         ));
     }
 

@@ -144,6 +144,13 @@ impl TlsFiles {
         };
         // Operators' directories (Kubernetes secrets, for one) use symbolic
         // links internally; follow them, but the target must stay inside.
+        // Lexically outside: say so before looking at the disk.
+        if path.is_absolute() && dir.is_absolute() && !path.starts_with(dir) {
+            return Err(TlsFileError::Outside {
+                path: reference.to_owned(),
+                hint: " and outside `CCAAS_TLS_DIR`",
+            });
+        }
         let real_dir = dir
             .canonicalize()
             .map_err(|e| FsError::io("resolve", dir, e))?;

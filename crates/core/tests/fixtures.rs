@@ -48,7 +48,7 @@ const CONNECTION: &[(&str, Conn)] = &[
         // rejects that, we normalise it and warn.
         "connection/valid/seed-v2.0-doc.json",
         Accepted(|c| {
-            matches!(&c.warnings[..], [ConnectionWarning::StringBoolean { key, value: false }] if key == "tls_required")
+            matches!(&c.warnings[..], [ConnectionWarning::StringBoolean { key, value: false, text }] if key == "tls_required" && text == "false")
                 && c.connection.effective_dial_timeout().to_string() == "10s"
         }),
     ),

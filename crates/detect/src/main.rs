@@ -22,6 +22,7 @@ fn main() -> ExitCode {
     };
     let allowed = match std::env::var("CCAAS_DETECT_TYPES") {
         Err(std::env::VarError::NotPresent) => None,
+        Ok(list) if list.trim().is_empty() => None,
         Err(std::env::VarError::NotUnicode(_)) => {
             say("detect: declined: `CCAAS_DETECT_TYPES` is not UTF-8 (expected a comma list of `ccaas`, `external`)");
             return ExitCode::from(1);

@@ -482,3 +482,101 @@ fn unresolved_tls_file_counts_as_present() {
     assert!(String::from_utf8_lossy(&c.connection.to_json())
         .contains("\"root_cert_file\": \"tls/ca.pem\""));
 }
+
+// What the peer ignores is not read, checked or failed on.
+#[test]
+fn tls_files_are_not_read_when_tls_is_off() -> Result<(), Box<dyn std::error::Error>> {
+    let src = tempfile::tempdir()?;
+    let files = TlsFiles::new(src.path(), None);
+    let opts = LoadOptions {
+        tls_files: Some(&files),
+        strict: true,
+        config: None,
+    };
+    let c = load(
+        br#"{"address": "a:1", "root_cert_file": "missing.pem"}"#,
+        &opts,
+    )?;
+    assert!(matches!(
+        &c.warnings[..],
+        [ConnectionWarning::TlsIgnored {
+            key: "root_cert",
+            ..
+        }]
+    ));
+    Ok(())
+}
+#[test]
+fn client_material_is_ignored_without_client_auth() {
+    let json = serde_json::json!({"address": "a:1", "tls_required": true, "root_cert": CA, "client_cert": "junk", "client_key": "junk"}).to_string();
+    let c = ok(&json);
+    assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+    assert!(c.warnings[0]
+        .to_string()
+        .contains("`client_auth_required` is false, so the peer ignores it"));
+}
+#[test]
+fn unreadable_tls_file_is_reported_once() -> Result<(), Box<dyn std::error::Error>> {
+    let src = tempfile::tempdir()?;
+    let files = TlsFiles::new(src.path(), None);
+    let opts = LoadOptions {
+        tls_files: Some(&files),
+        strict: true,
+        config: None,
+    };
+    let err = load(
+        br#"{"address": "a:1", "tls_required": true, "root_cert_file": "missing.pem"}"#,
+        &opts,
+    )
+    .map(|_| ())
+    .unwrap_err();
+    assert!(
+        matches!(err.problems[..], [ConnectionError::TlsFile { .. }]),
+        "{:?}",
+        err.problems
+    );
+    Ok(())
+}
+#[test]
+fn strict_loading_without_files_refuses_references() {
+    let opts = LoadOptions {
+        strict: true,
+        ..LoadOptions::default()
+    };
+    let err = load(
+        br#"{"address": "a:1", "tls_required": true, "root_cert_file": "ca.pem"}"#,
+        &opts,
+    )
+    .map(|_| ())
+    .unwrap_err();
+    assert!(
+        matches!(
+            err.problems[..],
+            [ConnectionError::NotInlined {
+                key: "root_cert_file",
+                ..
+            }]
+        ),
+        "{:?}",
+        err.problems
+    );
+}
+#[test]
+fn templated_booleans_are_not_a_mistake() -> Result<(), Box<dyn std::error::Error>> {
+    let config = TemplateConfig::parse(r#"{"tls": "false"}"#)?;
+    let opts = LoadOptions {
+        config: Some(&config),
+        strict: true,
+        tls_files: None,
+    };
+    let c = load(br#"{"address": "a:1", "tls_required": "{{.tls}}"}"#, &opts)?;
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    Ok(())
+}
+#[test]
+fn string_boolean_warning_shows_what_was_written() {
+    let c = ok(r#"{"address": "a:1", "tls_required": "FALSE"}"#);
+    assert!(c.warnings[0]
+        .to_string()
+        .contains("the string `\"FALSE\"`; written as the boolean false"));
+}

@@ -299,14 +299,10 @@ fn id_cmd(packages: &[PathBuf], json: bool) -> Result<ExitCode, Failure> {
     let mut failures = Vec::new();
     for path in packages {
         let result = if path.as_os_str() == "-" {
-            package::read(std::io::stdin().lock(), &Limits::default(), |_, _| Ok(()))
+            package::identify(std::io::stdin().lock(), &Limits::default())
         } else {
             match ccaas_core::fs::open_regular(path) {
-                Ok(file) => package::read(
-                    std::io::BufReader::with_capacity(256 * 1024, file),
-                    &Limits::default(),
-                    |_, _| Ok(()),
-                ),
+                Ok(file) => package::identify(file, &Limits::default()),
                 Err(e) => {
                     failures.push(ccaas_core::report::chain(&e));
                     continue;

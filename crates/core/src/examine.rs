@@ -368,14 +368,17 @@ pub fn examine_package(path: &Path, options: &ExamineOptions) -> Result<Examinat
     fs::create_dir_all(&src, 0o700)?;
     let file = fs::open_regular(path)?;
     let mut entries = Vec::new();
-    let read = package::read(
-        std::io::BufReader::new(file),
-        &options.limits,
-        |entry, contents| {
-            entries.push(entry.clone());
+    let read = package::read(file, &options.limits, |entry, contents| {
+        entries.push(entry.clone());
+        // What the build step reads: connection.json, the metadata folders,
+        // tls/, and any file small enough to be a `*_file` target. Large
+        // unrelated files are listed, not written.
+        if wanted_for_checks(entry) {
             archive::extract_entry(&src, entry, contents)
-        },
-    );
+        } else {
+            Ok(())
+        }
+    });
     let info = match read {
         Ok(info) => info,
         Err(e) => {
@@ -495,6 +498,16 @@ fn folder_advice<'a>(
             "CouchDB indexes are under `{other}/`; this builder releases them, but for type `{dialect}` other builders read only `{expected}/`"
         )
     })
+}
+
+fn wanted_for_checks(entry: &CodeEntry) -> bool {
+    let in_folder = steps::METADATA_FOLDERS
+        .iter()
+        .chain([&steps::TLS_FOLDER])
+        .any(|f| entry.path == *f || entry.path.starts_with(&format!("{f}/")));
+    in_folder
+        || entry.kind == archive::CodeEntryKind::Dir
+        || entry.size <= crate::tls_files::MAX_TLS_FILE_BYTES
 }
 
 /// Messages name files in the temporary extraction; show them relative.

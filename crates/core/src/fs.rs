@@ -219,6 +219,24 @@ pub fn set_mode(path: &Path, mode: u32) -> Result<(), FsError> {
         .map_err(|e| FsError::io("set permissions on", path, e))
 }
 
+/// Creates the file `path` (which must not exist) with exactly `mode` and
+/// writes `bytes`, never through a symbolic link. For files in a private
+/// staging directory, whose contents are published by a rename; no fsync:
+/// the peer copies a builder's output itself once the step has exited.
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc_o_nofollow())
+        .open(path)
+        .map_err(|e| FsError::io("create", path, e))?;
+    // The umask may have narrowed `mode`; set it exactly.
+    file.set_permissions(stdfs::Permissions::from_mode(mode))
+        .and_then(|()| file.write_all(bytes))
+        .map_err(|e| FsError::io("write", path, e))
+}
+
 /// Writes `bytes` to `path` with `mode`, atomically: the data goes to a
 /// temporary file in the same directory, is flushed to disk, and is renamed
 /// over `path`. A reader (or a crash) sees the old file or the new one,

@@ -27,6 +27,8 @@ use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::io::{self, Read, Write};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::Arc;
 
 /// Name of the metadata file at the package's top level.
 pub const METADATA_FILE: &str = "metadata.json";
@@ -142,18 +144,44 @@ pub struct PackageInfo {
     pub ignored: Vec<String>,
 }
 
-/// A reader that hashes and counts every byte passing through it.
-struct Hashing<R> {
+/// Chunks of the package travel to the hashing thread in pieces this big.
+const CHUNK: usize = 256 * 1024;
+/// At most this many chunks wait for the hasher: bounds memory at ~4 MiB.
+const CHUNKS_IN_FLIGHT: usize = 16;
+
+/// A reader that hands every byte it reads to a hashing thread, so that
+/// SHA-256 (on one core) and decompression (on another) overlap.
+struct Tee<R> {
     inner: R,
-    hasher: Sha256,
-    count: u64,
+    to_hasher: Option<SyncSender<Arc<Vec<u8>>>>,
+    chunk: Arc<Vec<u8>>,
+    pos: usize,
 }
 
-impl<R: Read> Read for Hashing<R> {
+impl<R: Read> Read for Tee<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.count += n as u64;
+        if self.pos == self.chunk.len() {
+            let mut next = vec![0u8; CHUNK];
+            let n = loop {
+                match self.inner.read(&mut next) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    other => break other?,
+                }
+            };
+            if n == 0 {
+                return Ok(0);
+            }
+            next.truncate(n);
+            self.chunk = Arc::new(next);
+            self.pos = 0;
+            if let Some(tx) = &self.to_hasher {
+                // The hasher only stops when we drop the sender.
+                let _ = tx.send(Arc::clone(&self.chunk));
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
         Ok(n)
     }
 }
@@ -179,78 +207,145 @@ pub fn hash_stream<R: Read>(mut reader: R) -> io::Result<([u8; 32], u64)> {
 /// Reads a package from `reader` in one streaming pass: checks it with the
 /// peer's rules, calls `visit_code` for each entry of code.tar.gz (see
 /// [`archive::walk_code`]), and computes the package ID.
-pub fn read<R, F>(
+pub fn read<R, F>(reader: R, limits: &Limits, visit_code: F) -> Result<PackageInfo, PackageError>
+where
+    R: Read,
+    F: FnMut(&CodeEntry, &mut dyn Read) -> Result<(), ArchiveError>,
+{
+    read_with(reader, limits, Some(visit_code))
+}
+
+/// The package ID, as `peer lifecycle chaincode calculatepackageid` gives
+/// it: the package is checked with the peer's rules at its top level, and
+/// code.tar.gz is hashed but not opened (the peer does not open it either).
+pub fn identify<R: Read>(reader: R, limits: &Limits) -> Result<PackageInfo, PackageError> {
+    read_with(
+        reader,
+        limits,
+        None::<fn(&CodeEntry, &mut dyn Read) -> Result<(), ArchiveError>>,
+    )
+}
+
+fn read_with<R, F>(
     reader: R,
     limits: &Limits,
-    mut visit_code: F,
+    visit_code: Option<F>,
 ) -> Result<PackageInfo, PackageError>
 where
     R: Read,
     F: FnMut(&CodeEntry, &mut dyn Read) -> Result<(), ArchiveError>,
 {
-    let mut hashing = Hashing {
-        inner: reader,
-        hasher: Sha256::new(),
-        count: 0,
-    };
+    std::thread::scope(|scope| {
+        let (tx, rx) = sync_channel::<Arc<Vec<u8>>>(CHUNKS_IN_FLIGHT);
+        let hasher = scope.spawn(move || {
+            let mut hasher = Sha256::new();
+            let mut count = 0u64;
+            for chunk in rx {
+                hasher.update(chunk.as_slice());
+                count += chunk.len() as u64;
+            }
+            (<[u8; 32]>::from(hasher.finalize()), count)
+        });
+        let mut tee = Tee {
+            inner: reader,
+            to_hasher: Some(tx),
+            chunk: Arc::new(Vec::new()),
+            pos: 0,
+        };
+        let parsed = parse_top_level(&mut tee, limits, visit_code)
+            // The ID covers every byte of the file, including what follows the tar.
+            .and_then(|parsed| {
+                io::copy(&mut tee, &mut io::sink())
+                    .map(|_| parsed)
+                    .map_err(PackageError::Corrupt)
+            });
+        drop(tee.to_hasher.take());
+        let (hash, count) = hasher.join().unwrap_or(([0; 32], 0));
+        let (metadata_bytes, metadata, code_bytes, code, ignored) = parsed?;
+        Ok(PackageInfo {
+            id: PackageId {
+                label: metadata.label.clone(),
+                hash,
+            },
+            metadata,
+            metadata_bytes,
+            package_bytes: count,
+            code_bytes,
+            code,
+            ignored,
+        })
+    })
+}
+
+type TopLevel = (Vec<u8>, Metadata, u64, CodeSummary, Vec<String>);
+
+fn parse_top_level<R, F>(
+    reader: R,
+    limits: &Limits,
+    mut visit_code: Option<F>,
+) -> Result<TopLevel, PackageError>
+where
+    R: Read,
+    F: FnMut(&CodeEntry, &mut dyn Read) -> Result<(), ArchiveError>,
+{
     let mut metadata_bytes: Option<Vec<u8>> = None;
     let mut code: Option<(u64, CodeSummary)> = None;
     let mut ignored = Vec::new();
-    {
-        let mut archive = tar::Archive::new(MultiGzDecoder::new(&mut hashing));
-        let mut expanded = 0u64;
-        for entry in archive.entries().map_err(PackageError::Corrupt)? {
-            let mut entry = entry.map_err(PackageError::Corrupt)?;
-            let raw = entry.path_bytes().into_owned();
-            let name = String::from_utf8_lossy(&raw).into_owned();
-            let kind = archive::accepted_kind(PACKAGE, entry.header().entry_type(), &raw, &name);
-            if !matches!(kind, Ok(CodeEntryKind::File)) {
-                let kind = match kind {
-                    Ok(_) => "a directory".to_owned(),
-                    Err(ArchiveError::EntryType { kind, .. }) => kind,
-                    Err(other) => other.to_string(),
+    let mut archive = tar::Archive::new(MultiGzDecoder::new(reader));
+    let mut expanded = 0u64;
+    for entry in archive.entries().map_err(PackageError::Corrupt)? {
+        let mut entry = entry.map_err(PackageError::Corrupt)?;
+        let raw = entry.path_bytes().into_owned();
+        let name = String::from_utf8_lossy(&raw).into_owned();
+        let kind = archive::accepted_kind(PACKAGE, entry.header().entry_type(), &raw, &name);
+        if !matches!(kind, Ok(CodeEntryKind::File)) {
+            let kind = match kind {
+                Ok(_) => "a directory".to_owned(),
+                Err(ArchiveError::EntryType { kind, .. }) => kind,
+                Err(other) => other.to_string(),
+            };
+            return Err(PackageError::NotRegular { name, kind });
+        }
+        expanded += entry.size();
+        if expanded > limits.max_package_bytes {
+            return Err(PackageError::TooLarge {
+                limit: limits.max_package_bytes,
+            });
+        }
+        match raw.as_slice() {
+            b"metadata.json" => {
+                if metadata_bytes.is_some() {
+                    return Err(PackageError::Duplicate {
+                        name: METADATA_FILE,
+                    });
+                }
+                if entry.size() > MAX_METADATA_BYTES {
+                    return Err(PackageError::MetadataTooLarge {
+                        size: entry.size(),
+                        limit: MAX_METADATA_BYTES,
+                    });
+                }
+                let mut bytes = Vec::with_capacity(entry.size() as usize);
+                entry
+                    .read_to_end(&mut bytes)
+                    .map_err(PackageError::Corrupt)?;
+                metadata_bytes = Some(bytes);
+            }
+            b"code.tar.gz" => {
+                if code.is_some() {
+                    return Err(PackageError::Duplicate { name: CODE_FILE });
+                }
+                let size = entry.size();
+                let summary = match visit_code.as_mut() {
+                    Some(visit) => archive::walk_code(&mut entry, limits, visit)?,
+                    // Skipped unread: the tar reader moves past it.
+                    None => CodeSummary::default(),
                 };
-                return Err(PackageError::NotRegular { name, kind });
+                code = Some((size, summary));
             }
-            expanded += entry.size();
-            if expanded > limits.max_package_bytes {
-                return Err(PackageError::TooLarge {
-                    limit: limits.max_package_bytes,
-                });
-            }
-            match raw.as_slice() {
-                b"metadata.json" => {
-                    if metadata_bytes.is_some() {
-                        return Err(PackageError::Duplicate {
-                            name: METADATA_FILE,
-                        });
-                    }
-                    if entry.size() > MAX_METADATA_BYTES {
-                        return Err(PackageError::MetadataTooLarge {
-                            size: entry.size(),
-                            limit: MAX_METADATA_BYTES,
-                        });
-                    }
-                    let mut bytes = Vec::with_capacity(entry.size() as usize);
-                    entry
-                        .read_to_end(&mut bytes)
-                        .map_err(PackageError::Corrupt)?;
-                    metadata_bytes = Some(bytes);
-                }
-                b"code.tar.gz" => {
-                    if code.is_some() {
-                        return Err(PackageError::Duplicate { name: CODE_FILE });
-                    }
-                    let size = entry.size();
-                    let summary = archive::walk_code(&mut entry, limits, &mut visit_code)?;
-                    code = Some((size, summary));
-                }
-                _ => ignored.push(name),
-            }
+            _ => ignored.push(name),
         }
     }
-    // The ID covers every byte of the file, including what follows the tar.
-    io::copy(&mut hashing, &mut io::sink()).map_err(PackageError::Corrupt)?;
     let near = |file: &str| -> String {
         match ignored.iter().find(|n| n.trim_start_matches("./") == file) {
             Some(n) => format!(" (found `{n}`: the peer matches the name exactly; create the package without a `./` prefix, e.g. `tar czf pkg.tgz metadata.json code.tar.gz`)"),
@@ -266,18 +361,7 @@ where
         hint: near(CODE_FILE),
     })?;
     let metadata = Metadata::parse(&metadata_bytes)?;
-    Ok(PackageInfo {
-        id: PackageId {
-            label: metadata.label.clone(),
-            hash: hashing.hasher.finalize().into(),
-        },
-        metadata,
-        metadata_bytes,
-        package_bytes: hashing.count,
-        code_bytes,
-        code,
-        ignored,
-    })
+    Ok((metadata_bytes, metadata, code_bytes, code, ignored))
 }
 
 /// A writer that hashes what passes through it.

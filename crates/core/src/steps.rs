@@ -376,7 +376,7 @@ impl Staging {
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent, DIR_MODE)?;
         }
-        fs::write_atomic(&path, bytes, mode)
+        fs::write_new(&path, bytes, mode)
     }
 
     /// Replaces `dest/relative` with the staged `relative` (or removes it

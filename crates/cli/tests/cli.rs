@@ -1064,9 +1064,7 @@ fn validate_checks_tls_material_against_each_other() {
     let conn = write(
         dir.path(),
         "c2/connection.json",
-        &format!(
-            r#"{{"address": "elsewhere.org:9999", "tls_required": true, "root_cert_file": "expired.pem"}}"#
-        ),
+        r#"{"address": "elsewhere.org:9999", "tls_required": true, "root_cert_file": "expired.pem"}"#,
     );
     let run = ccaas(&[
         "validate",

@@ -79,7 +79,7 @@ pub struct Address {
 impl Address {
     /// Checks `text` as `host:port`.
     pub fn parse(text: &str) -> Result<Self, AddressError> {
-        let found = || text.to_owned();
+        let found = || crate::report::shorten(text);
         if let Some((scheme, _)) = text.split_once("://") {
             return Err(AddressError::Scheme {
                 found: found(),

@@ -54,10 +54,12 @@ impl Default for Limits {
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
     /// Not gzip, truncated, or a broken tar header.
-    #[error("`{archive}` is not a readable gzip-compressed tar")]
+    #[error("`{archive}` is not a readable gzip-compressed tar{}", entry_suffix(.entry))]
     Corrupt {
         /// The archive's name.
         archive: &'static str,
+        /// The entry being read when it broke, if any.
+        entry: Option<String>,
         /// The decoder's error.
         #[source]
         source: io::Error,
@@ -119,7 +121,7 @@ pub enum ArchiveError {
         parent: String,
     },
     /// A limit was exceeded.
-    #[error("`{archive}` exceeds the limit of {limit} {what}; refusing to read further")]
+    #[error("`{archive}` has more than {limit} {what} (the limit, reached at entry `{entry}`); refusing to read further")]
     Limit {
         /// The archive.
         archive: &'static str,
@@ -127,6 +129,8 @@ pub enum ArchiveError {
         what: &'static str,
         /// Its value.
         limit: u64,
+        /// The entry that went past it.
+        entry: String,
     },
     /// Writing the extracted tree failed.
     #[error(transparent)]
@@ -142,6 +146,99 @@ pub enum ArchiveError {
     /// Writing an archive failed.
     #[error("cannot write the archive")]
     Write(#[source] io::Error),
+}
+
+fn entry_suffix(entry: &Option<String>) -> String {
+    entry
+        .as_ref()
+        .map(|e| format!(" (while reading entry `{e}`)"))
+        .unwrap_or_default()
+}
+
+/// An entry name fit for an error message: lossily decoded, and cut short
+/// when long (a hostile archive may carry a name of megabytes).
+pub fn display_name(raw: &[u8]) -> String {
+    crate::report::shorten(&String::from_utf8_lossy(raw))
+}
+
+/// The largest GNU long-name or PAX extended header we read.
+pub const MAX_EXTENDED_HEADER: u64 = 64 * 1024;
+
+/// Walks a tar stream and calls `each` with every entry and its full name.
+/// GNU long names and PAX `path` records are resolved here, with a size
+/// limit, instead of by the tar crate, which reads them whole into memory.
+pub(crate) fn each_entry<R, E, F>(archive: &'static str, reader: R, mut each: F) -> Result<(), E>
+where
+    R: Read,
+    E: From<ArchiveError>,
+    F: FnMut(&mut tar::Entry<'_, R>, &[u8]) -> Result<(), E>,
+{
+    let corrupt = |source| ArchiveError::Corrupt {
+        archive,
+        entry: None,
+        source,
+    };
+    let mut tar = tar::Archive::new(reader);
+    let entries = tar.entries().map_err(corrupt)?.raw(true);
+    let mut long_name: Option<Vec<u8>> = None;
+    let mut pax_path: Option<Vec<u8>> = None;
+    for entry in entries {
+        let mut entry = entry.map_err(corrupt)?;
+        let kind = entry.header().entry_type();
+        if kind.is_gnu_longname() || kind.is_gnu_longlink() || kind.is_pax_local_extensions() {
+            if entry.size() > MAX_EXTENDED_HEADER {
+                return Err(ArchiveError::BadName {
+                    archive,
+                    name: display_name(&entry.path_bytes()),
+                    reason: format!(
+                        "it is an extended header (long name or PAX record) of {} bytes; the limit is {MAX_EXTENDED_HEADER} (path components may have at most 255 bytes)",
+                        entry.size()
+                    ),
+                }
+                .into());
+            }
+            let mut data = Vec::with_capacity(entry.size() as usize);
+            entry.read_to_end(&mut data).map_err(corrupt)?;
+            if kind.is_gnu_longname() {
+                while data.last() == Some(&0) {
+                    data.pop();
+                }
+                long_name = Some(data);
+            } else if kind.is_pax_local_extensions() {
+                pax_path = pax_record(&data, b"path").map_err(corrupt)?;
+            }
+            continue;
+        }
+        let name = match (pax_path.take(), long_name.take()) {
+            (Some(path), _) | (None, Some(path)) => path,
+            (None, None) => entry.path_bytes().into_owned(),
+        };
+        each(&mut entry, &name)?;
+    }
+    Ok(())
+}
+
+/// The value of `key` in PAX extended header records (`<len> key=value\n`).
+fn pax_record(mut data: &[u8], key: &[u8]) -> io::Result<Option<Vec<u8>>> {
+    let bad = || io::Error::new(io::ErrorKind::InvalidData, "malformed PAX extended header");
+    let mut found = None;
+    while !data.is_empty() {
+        let space = data.iter().position(|&b| b == b' ').ok_or_else(bad)?;
+        let len: usize = std::str::from_utf8(&data[..space])
+            .ok()
+            .and_then(|l| l.parse().ok())
+            .ok_or_else(bad)?;
+        if len <= space + 1 || len > data.len() || data[len - 1] != b'\n' {
+            return Err(bad());
+        }
+        let record = &data[space + 1..len - 1];
+        let eq = record.iter().position(|&b| b == b'=').ok_or_else(bad)?;
+        if &record[..eq] == key {
+            found = Some(record[eq + 1..].to_vec());
+        }
+        data = &data[len..];
+    }
+    Ok(found)
 }
 
 /// The kind of an accepted entry.
@@ -189,13 +286,13 @@ pub fn clean_entry_name(
 ) -> Result<Option<String>, ArchiveError> {
     let name = std::str::from_utf8(raw).map_err(|_| ArchiveError::BadName {
         archive,
-        name: String::from_utf8_lossy(raw).into_owned(),
+        name: display_name(raw),
         reason: "the name is not UTF-8".into(),
     })?;
     if name.starts_with('/') {
         return Err(ArchiveError::Absolute {
             archive,
-            name: name.to_owned(),
+            name: display_name(raw),
         });
     }
     let mut parts: Vec<&str> = Vec::new();
@@ -206,7 +303,7 @@ pub fn clean_entry_name(
                 if parts.pop().is_none() {
                     return Err(ArchiveError::Escapes {
                         archive,
-                        name: name.to_owned(),
+                        name: display_name(raw),
                     });
                 }
             }
@@ -215,7 +312,7 @@ pub fn clean_entry_name(
     }
     let bad = |reason: String| ArchiveError::BadName {
         archive,
-        name: name.to_owned(),
+        name: display_name(raw),
         reason,
     };
     if let Some(long) = parts.iter().find(|p| p.len() > 255) {
@@ -297,36 +394,31 @@ where
     R: Read,
     F: FnMut(&CodeEntry, &mut dyn Read) -> Result<(), ArchiveError>,
 {
-    let corrupt = |source| ArchiveError::Corrupt {
-        archive: CODE,
-        source,
-    };
-    let mut archive = tar::Archive::new(MultiGzDecoder::new(reader));
     let mut seen: HashMap<String, CodeEntryKind> = HashMap::new();
     let mut summary = CodeSummary::default();
     let mut count = 0u64;
-    for entry in archive.entries().map_err(corrupt)? {
-        let mut entry = entry.map_err(corrupt)?;
+    let gunzip = MultiGzDecoder::new(reader);
+    each_entry(CODE, gunzip, |entry, raw| -> Result<(), ArchiveError> {
         count += 1;
+        let shown = display_name(raw);
         if count > limits.max_entries {
             return Err(ArchiveError::Limit {
                 archive: CODE,
                 what: "entries",
                 limit: limits.max_entries,
+                entry: shown,
             });
         }
-        let raw = entry.path_bytes().into_owned();
-        let lossy = String::from_utf8_lossy(&raw).into_owned();
-        let kind = accepted_kind(CODE, entry.header().entry_type(), &raw, &lossy)?;
-        let Some(path) = clean_entry_name(CODE, &raw, limits)? else {
+        let kind = accepted_kind(CODE, entry.header().entry_type(), raw, &shown)?;
+        let Some(path) = clean_entry_name(CODE, raw, limits)? else {
             if kind == CodeEntryKind::File {
                 return Err(ArchiveError::BadName {
                     archive: CODE,
-                    name: lossy,
+                    name: shown,
                     reason: "a regular file cannot be named `.`".into(),
                 });
             }
-            continue;
+            return Ok(());
         };
         // Every parent must be (or become) a directory.
         let mut at = 0;
@@ -348,7 +440,7 @@ where
             at += i + 1;
         }
         match (seen.get(&path), kind) {
-            (Some(CodeEntryKind::Dir), CodeEntryKind::Dir) => continue,
+            (Some(CodeEntryKind::Dir), CodeEntryKind::Dir) => return Ok(()),
             (Some(CodeEntryKind::File), CodeEntryKind::File) => {
                 return Err(ArchiveError::Duplicate {
                     archive: CODE,
@@ -376,6 +468,7 @@ where
                 archive: CODE,
                 what: "expanded bytes",
                 limit: limits.max_expanded_bytes,
+                entry: path,
             });
         }
         match kind {
@@ -389,9 +482,9 @@ where
             size,
             mode,
         };
-        visit(&code_entry, &mut entry)?;
-        // Whatever the visitor left unread is skipped by the tar reader.
-    }
+        // Whatever the visitor leaves unread is skipped by the tar reader.
+        visit(&code_entry, entry)
+    })?;
     Ok(summary)
 }
 
@@ -430,8 +523,23 @@ pub fn extract_entry(
                 .custom_flags(0o400000) // O_NOFOLLOW
                 .open(&target)
                 .map_err(|e| FsError::io("create", &target, e))?;
-            io::copy(contents, &mut file).map_err(|e| FsError::io("write", &target, e))?;
-            Ok(())
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = match contents.read(&mut buf) {
+                    Ok(0) => return Ok(()),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(source) => {
+                        return Err(ArchiveError::Corrupt {
+                            archive: CODE,
+                            entry: Some(entry.path.clone()),
+                            source,
+                        })
+                    }
+                };
+                file.write_all(&buf[..n])
+                    .map_err(|e| FsError::io("write", &target, e))?;
+            }
         }
     }
 }

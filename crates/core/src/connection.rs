@@ -719,7 +719,7 @@ impl Loader<'_, '_> {
                 self.warnings.push(ConnectionWarning::DomainIgnored);
             } else if !is_template(domain) && check_dns_name(domain).is_err() {
                 self.problems.push(ConnectionError::Domain {
-                    found: domain.clone(),
+                    found: crate::report::shorten(domain),
                 });
             }
         }

@@ -109,10 +109,10 @@ impl GoDuration {
     /// Parses `input` exactly as Go's `time.ParseDuration` does.
     pub fn parse(input: &str) -> Result<Self, DurationError> {
         let invalid = || DurationError::Invalid {
-            input: input.to_owned(),
+            input: crate::report::shorten(input),
         };
         let overflow = || DurationError::Overflow {
-            input: input.to_owned(),
+            input: crate::report::shorten(input),
         };
         let mut s = input.as_bytes();
         let mut neg = false;
@@ -178,12 +178,12 @@ impl GoDuration {
                 .count();
             if unit_len == 0 {
                 return Err(DurationError::MissingUnit {
-                    input: input.to_owned(),
+                    input: crate::report::shorten(input),
                 });
             }
             let unit_text = String::from_utf8_lossy(&s[..unit_len]);
             let unit = unit_nanos(&unit_text).ok_or_else(|| DurationError::UnknownUnit {
-                input: input.to_owned(),
+                input: crate::report::shorten(input),
                 unit: unit_text.clone().into_owned(),
             })?;
             s = &s[unit_len..];

@@ -289,7 +289,25 @@ pub fn examine_file(path: &Path, options: &ExamineOptions) -> Result<Examination
             .read_to_end(&mut head)
             .map_err(|e| FsError::io("read", path, e))?;
     }
-    Ok(match kind_of_file(path, &head) {
+    let kind = kind_of_file(path, &head);
+    let limit = match kind {
+        FileKind::Metadata => crate::metadata::MAX_METADATA_BYTES,
+        _ => connection::MAX_CONNECTION_BYTES,
+    };
+    if kind != FileKind::Package && head.len() as u64 > limit {
+        let mut exam = Examination::new(kind);
+        let too_large = FsError::TooLarge {
+            path: path.to_owned(),
+            limit,
+        };
+        exam.error(
+            &path.display().to_string(),
+            too_large.to_string(),
+            PeerOutcome::RejectsInstall,
+        );
+        return Ok(exam);
+    }
+    Ok(match kind {
         FileKind::Package => examine_package(path, options)?,
         FileKind::Metadata => examine_metadata(&head),
         FileKind::Connection => examine_connection(path, &head, options),
@@ -501,6 +519,9 @@ fn folder_advice<'a>(
 }
 
 fn wanted_for_checks(entry: &CodeEntry) -> bool {
+    if entry.path == "connection.json" {
+        return true;
+    }
     let in_folder = steps::METADATA_FOLDERS
         .iter()
         .chain([&steps::TLS_FOLDER])

@@ -78,11 +78,15 @@ pub enum PackageError {
     /// `code.tar.gz` invalid.
     #[error(transparent)]
     Code(#[from] ArchiveError),
-    /// The package expands past the limit.
-    #[error("the package expands to more than {limit} bytes; refusing to read further")]
+    /// The package goes past a limit.
+    #[error("the package has more than {limit} {what} (the limit, reached at entry `{entry}`); refusing to read further")]
     TooLarge {
+        /// Which limit.
+        what: &'static str,
         /// The limit.
         limit: u64,
+        /// The entry that went past it.
+        entry: String,
     },
     /// Writing failed.
     #[error("cannot write the package")]
@@ -291,61 +295,82 @@ where
     let mut metadata_bytes: Option<Vec<u8>> = None;
     let mut code: Option<(u64, CodeSummary)> = None;
     let mut ignored = Vec::new();
-    let mut archive = tar::Archive::new(MultiGzDecoder::new(reader));
     let mut expanded = 0u64;
-    for entry in archive.entries().map_err(PackageError::Corrupt)? {
-        let mut entry = entry.map_err(PackageError::Corrupt)?;
-        let raw = entry.path_bytes().into_owned();
-        let name = String::from_utf8_lossy(&raw).into_owned();
-        let kind = archive::accepted_kind(PACKAGE, entry.header().entry_type(), &raw, &name);
-        if !matches!(kind, Ok(CodeEntryKind::File)) {
-            let kind = match kind {
-                Ok(_) => "a directory".to_owned(),
-                Err(ArchiveError::EntryType { kind, .. }) => kind,
-                Err(other) => other.to_string(),
-            };
-            return Err(PackageError::NotRegular { name, kind });
-        }
-        expanded += entry.size();
-        if expanded > limits.max_package_bytes {
-            return Err(PackageError::TooLarge {
-                limit: limits.max_package_bytes,
-            });
-        }
-        match raw.as_slice() {
-            b"metadata.json" => {
-                if metadata_bytes.is_some() {
-                    return Err(PackageError::Duplicate {
-                        name: METADATA_FILE,
-                    });
-                }
-                if entry.size() > MAX_METADATA_BYTES {
-                    return Err(PackageError::MetadataTooLarge {
-                        size: entry.size(),
-                        limit: MAX_METADATA_BYTES,
-                    });
-                }
-                let mut bytes = Vec::with_capacity(entry.size() as usize);
-                entry
-                    .read_to_end(&mut bytes)
-                    .map_err(PackageError::Corrupt)?;
-                metadata_bytes = Some(bytes);
+    let mut count = 0u64;
+    let walked = archive::each_entry(
+        PACKAGE,
+        MultiGzDecoder::new(reader),
+        |entry, raw| -> Result<(), PackageError> {
+            let name = archive::display_name(raw);
+            count += 1;
+            if count > limits.max_entries {
+                return Err(PackageError::TooLarge {
+                    what: "entries",
+                    limit: limits.max_entries,
+                    entry: name,
+                });
             }
-            b"code.tar.gz" => {
-                if code.is_some() {
-                    return Err(PackageError::Duplicate { name: CODE_FILE });
-                }
-                let size = entry.size();
-                let summary = match visit_code.as_mut() {
-                    Some(visit) => archive::walk_code(&mut entry, limits, visit)?,
-                    // Skipped unread: the tar reader moves past it.
-                    None => CodeSummary::default(),
+            let kind = archive::accepted_kind(PACKAGE, entry.header().entry_type(), raw, &name);
+            if !matches!(kind, Ok(CodeEntryKind::File)) {
+                let kind = match kind {
+                    Ok(_) => "a directory".to_owned(),
+                    Err(ArchiveError::EntryType { kind, .. }) => kind,
+                    Err(other) => other.to_string(),
                 };
-                code = Some((size, summary));
+                return Err(PackageError::NotRegular { name, kind });
             }
-            _ => ignored.push(name),
-        }
-    }
+            expanded += entry.size();
+            if expanded > limits.max_package_bytes {
+                return Err(PackageError::TooLarge {
+                    what: "expanded bytes",
+                    limit: limits.max_package_bytes,
+                    entry: name,
+                });
+            }
+            match raw {
+                b"metadata.json" => {
+                    if metadata_bytes.is_some() {
+                        return Err(PackageError::Duplicate {
+                            name: METADATA_FILE,
+                        });
+                    }
+                    if entry.size() > MAX_METADATA_BYTES {
+                        return Err(PackageError::MetadataTooLarge {
+                            size: entry.size(),
+                            limit: MAX_METADATA_BYTES,
+                        });
+                    }
+                    let mut bytes = Vec::with_capacity(entry.size() as usize);
+                    entry
+                        .read_to_end(&mut bytes)
+                        .map_err(PackageError::Corrupt)?;
+                    metadata_bytes = Some(bytes);
+                }
+                b"code.tar.gz" => {
+                    if code.is_some() {
+                        return Err(PackageError::Duplicate { name: CODE_FILE });
+                    }
+                    let size = entry.size();
+                    let summary = match visit_code.as_mut() {
+                        Some(visit) => archive::walk_code(&mut *entry, limits, visit)?,
+                        // Skipped unread: the tar reader moves past it.
+                        None => CodeSummary::default(),
+                    };
+                    code = Some((size, summary));
+                }
+                _ => ignored.push(String::from_utf8_lossy(raw).into_owned()),
+            }
+            Ok(())
+        },
+    );
+    walked.map_err(|e| match e {
+        PackageError::Code(ArchiveError::Corrupt {
+            archive: PACKAGE,
+            source,
+            ..
+        }) => PackageError::Corrupt(source),
+        other => other,
+    })?;
     let near = |file: &str| -> String {
         match ignored.iter().find(|n| n.trim_start_matches("./") == file) {
             Some(n) => format!(" (found `{n}`: the peer matches the name exactly; create the package without a `./` prefix, e.g. `tar czf pkg.tgz metadata.json code.tar.gz`)"),

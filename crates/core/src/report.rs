@@ -25,3 +25,13 @@ pub fn chain(err: &dyn Error) -> String {
     }
     text
 }
+
+/// `text` cut to its first 300 characters, with the full length said, for
+/// echoing a value from a (possibly hostile) input in a message.
+pub fn shorten(text: &str) -> String {
+    const SHOWN: usize = 300;
+    match text.char_indices().nth(SHOWN) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()),
+    }
+}

@@ -75,6 +75,12 @@ pub enum TemplateError {
         /// The action, braces included.
         action: String,
     },
+    /// The rendered text is too long.
+    #[error("the template renders to more than {limit} bytes")]
+    TooLong {
+        /// The limit.
+        limit: usize,
+    },
     /// `{{` without a closing `}}`.
     #[error("unclosed template action in `{text}` (a `{{{{` has no matching `}}}}`)")]
     Unclosed {
@@ -82,6 +88,10 @@ pub enum TemplateError {
         text: String,
     },
 }
+
+/// The longest text a template may render to (connection.json itself is at
+/// most 1 MiB).
+pub const MAX_RENDERED: usize = 1024 * 1024;
 
 /// The values templates are rendered from: a JSON object.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -204,16 +214,21 @@ pub fn render<'a>(
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let end = after.find("}}").ok_or_else(|| TemplateError::Unclosed {
-            text: text.to_owned(),
+            text: crate::report::shorten(text),
         })?;
         let action = &after[..end];
         let path = parse_action(action).ok_or_else(|| TemplateError::Unsupported {
             action: format!("{{{{{action}}}}}"),
         })?;
         let config = config.ok_or_else(|| TemplateError::NoConfig {
-            text: text.to_owned(),
+            text: crate::report::shorten(text),
         })?;
         out.push_str(&config.lookup(&path)?);
+        if out.len() > MAX_RENDERED {
+            return Err(TemplateError::TooLong {
+                limit: MAX_RENDERED,
+            });
+        }
         rest = &after[end + 2..];
     }
     out.push_str(rest);

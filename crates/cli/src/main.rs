@@ -48,6 +48,8 @@ enum Command {
         /// Print a JSON array of {file, package_id, label, hash}.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Show what a package holds: ID, metadata, connection (keys redacted), indexes, TLS files, findings.
     #[command(
@@ -59,6 +61,8 @@ enum Command {
         /// Print JSON (shape in docs/cli.md).
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Check a package, connection.json or metadata.json and say what the peer would do.
     #[command(
@@ -74,6 +78,8 @@ enum Command {
         /// Print JSON (shape in docs/cli.md).
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Install a package as a peer would, with real builders, and show what it would dial.
     #[command(
@@ -90,6 +96,8 @@ enum Command {
         /// Print JSON (shape in docs/cli.md).
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
 }
 
@@ -101,6 +109,31 @@ struct PeerSettings {
     /// The operator's TLS directory, as CCAAS_TLS_DIR on the peer.
     #[arg(long, value_name = "DIR")]
     tls_dir: Option<PathBuf>,
+}
+
+/// Bounds on reading a package (defaults in docs/security.md).
+#[derive(Args)]
+struct LimitArgs {
+    /// Most entries in code.tar.gz (and at the package's top level).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_entries)]
+    max_entries: u64,
+    /// Most bytes code.tar.gz may expand to.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_expanded_bytes)]
+    max_code_bytes: u64,
+    /// Most bytes the package may expand to at its top level.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_package_bytes)]
+    max_package_bytes: u64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_entries: self.max_entries,
+            max_expanded_bytes: self.max_code_bytes,
+            max_package_bytes: self.max_package_bytes,
+            ..Limits::default()
+        }
+    }
 }
 
 #[derive(Args)]
@@ -183,20 +216,30 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Package(args) => package_cmd(args),
-        Command::Id { packages, json } => id_cmd(&packages, json),
-        Command::Inspect { package, json } => inspect_cmd(&package, json),
+        Command::Id {
+            packages,
+            json,
+            limits,
+        } => id_cmd(&packages, json, &limits.limits()),
+        Command::Inspect {
+            package,
+            json,
+            limits,
+        } => inspect_cmd(&package, json, &limits.limits()),
         Command::Validate {
             file,
             peer,
             server,
             json,
-        } => validate_cmd(&file, &peer, &server, json),
+            limits,
+        } => validate_cmd(&file, &peer, &server, json, &limits.limits()),
         Command::Simulate {
             package,
             builders,
             peer,
             json,
-        } => simulate_cmd(package.as_deref(), &builders, &peer, json),
+            limits,
+        } => simulate_cmd(package.as_deref(), &builders, &peer, json, &limits.limits()),
     };
     match result {
         Ok(code) => code,
@@ -294,15 +337,15 @@ fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn id_cmd(packages: &[PathBuf], json: bool) -> Result<ExitCode, Failure> {
+fn id_cmd(packages: &[PathBuf], json: bool, limits: &Limits) -> Result<ExitCode, Failure> {
     let mut rows = Vec::new();
     let mut failures = Vec::new();
     for path in packages {
         let result = if path.as_os_str() == "-" {
-            package::identify(std::io::stdin().lock(), &Limits::default())
+            package::identify(std::io::stdin().lock(), limits)
         } else {
             match ccaas_core::fs::open_regular(path) {
-                Ok(file) => package::identify(file, &Limits::default()),
+                Ok(file) => package::identify(file, limits),
                 Err(e) => {
                     failures.push(ccaas_core::report::chain(&e));
                     continue;
@@ -336,8 +379,12 @@ fn id_cmd(packages: &[PathBuf], json: bool) -> Result<ExitCode, Failure> {
     }
 }
 
-fn inspect_cmd(path: &Path, json: bool) -> Result<ExitCode, Failure> {
-    let exam = examine::examine_package(path, &ExamineOptions::default())?;
+fn inspect_cmd(path: &Path, json: bool, limits: &Limits) -> Result<ExitCode, Failure> {
+    let options = ExamineOptions {
+        limits: *limits,
+        ..ExamineOptions::default()
+    };
+    let exam = examine::examine_package(path, &options)?;
     if json {
         println!(
             "{}",
@@ -358,6 +405,7 @@ fn validate_cmd(
     peer: &PeerSettings,
     server: &ServerCert,
     json: bool,
+    limits: &Limits,
 ) -> Result<ExitCode, Failure> {
     let server_cert = match &server.server_cert {
         Some(p) => Some(
@@ -372,7 +420,7 @@ fn validate_cmd(
     let options = ExamineOptions {
         config: config_text(&peer.config)?,
         tls_dir: peer.tls_dir.clone(),
-        limits: Limits::default(),
+        limits: *limits,
         server_cert,
     };
     let exam = examine::examine_file(path, &options)?;
@@ -419,6 +467,7 @@ fn simulate_cmd(
     builder_dirs: &[PathBuf],
     peer: &PeerSettings,
     json: bool,
+    limits: &Limits,
 ) -> Result<ExitCode, Failure> {
     let mut config = config_text(&peer.config)?;
     let sample_dir;
@@ -470,7 +519,11 @@ fn simulate_cmd(
             dir.clone().into(),
         ));
     }
-    let sim = simulate::simulate(&path, &SimulateOptions::new(builders, peer_env))?;
+    let options = SimulateOptions {
+        limits: *limits,
+        ..SimulateOptions::new(builders, peer_env)
+    };
+    let sim = simulate::simulate(&path, &options)?;
     if json {
         println!(
             "{}",

@@ -1086,3 +1086,22 @@ fn validate_checks_tls_material_against_each_other() {
     );
     assert_no_key(&run.stdout);
 }
+
+#[test]
+fn limits_can_be_changed_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = dir.path().join("tls");
+    write(&tls, "ca.pem", &fixture("tls/ca.pem"));
+    write(&tls, "client.pem", &fixture("tls/client.pem"));
+    let pkg = make_package(dir.path(), "l", &["--tls-dir", s(&tls)]);
+    expect(&ccaas(&["inspect", s(&pkg)]), 0, &[], &[]);
+    let run = ccaas(&["inspect", s(&pkg), "--max-entries", "2"]);
+    expect(
+        &run,
+        1,
+        &["`code.tar.gz` has more than 2 entries (the limit, reached at entry `tls/ca.pem`)"],
+        &[],
+    );
+    let run = ccaas(&["validate", s(&pkg), "--max-code-bytes", "100"]);
+    expect(&run, 1, &["has more than 100 expanded bytes"], &[]);
+}

@@ -324,7 +324,7 @@ fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
         "ccaas: wrote `{}`: type {}, address {}, TLS {}, {} CouchDB index{}",
         args.output.display(),
         composed.metadata.chaincode_type,
-        composed.connection.address,
+        ccaas_core::report::shorten(&composed.connection.address),
         composed.connection.tls_mode(),
         composed.indexes.len(),
         if composed.indexes.len() == 1 {

@@ -38,10 +38,13 @@ pub fn inspection(path: &Path, exam: &Examination) -> String {
         let dialect = match meta.dialect() {
             Some(d) => format!(
                 "{} (chaincode as a service; indexes in `{}/`)",
-                meta.chaincode_type,
+                ccaas_core::report::shorten(&meta.chaincode_type),
                 d.metadata_folder()
             ),
-            None => format!("{} (not chaincode as a service)", meta.chaincode_type),
+            None => format!(
+                "{} (not chaincode as a service)",
+                ccaas_core::report::shorten(&meta.chaincode_type)
+            ),
         };
         let _ = writeln!(out, "type          {dialect}");
     }
@@ -70,7 +73,7 @@ pub fn inspection(path: &Path, exam: &Examination) -> String {
         let _ = writeln!(
             out,
             "connection    {}, TLS {}, dial timeout {}",
-            c.address,
+            ccaas_core::report::shorten(&c.address),
             c.tls_mode(),
             c.effective_dial_timeout()
         );
@@ -152,7 +155,7 @@ pub fn simulation(sim: &Simulation) -> String {
             out,
             "package   {} (type {}, {})",
             p.id,
-            p.metadata.chaincode_type,
+            ccaas_core::report::shorten(&p.metadata.chaincode_type),
             size(p.package_bytes)
         );
     }

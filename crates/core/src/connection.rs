@@ -426,7 +426,7 @@ impl Loader<'_, '_> {
                 None => {
                     if let Some(suggestion) = suggest(&field.key) {
                         self.warnings.push(ConnectionWarning::UnknownKey {
-                            key: field.key.clone(),
+                            key: crate::report::shorten(&field.key),
                             suggestion,
                         });
                     }
@@ -447,7 +447,7 @@ impl Loader<'_, '_> {
             Value::String(s) => self.render(name, &field.key, s),
             other => {
                 self.problems.push(ConnectionError::WrongType {
-                    key: field.key.clone(),
+                    key: crate::report::shorten(&field.key),
                     expected: "a string",
                     found: kind_of(other),
                 });
@@ -495,7 +495,7 @@ impl Loader<'_, '_> {
         let Some(field) = self.object.get(name) else {
             return false;
         };
-        let key = field.key.clone();
+        let key = crate::report::shorten(&field.key);
         let (text, templated) = match &field.value {
             Value::Bool(b) => return *b,
             Value::Null => return false,
@@ -537,7 +537,7 @@ impl Loader<'_, '_> {
         let Some(field) = self.object.get("dial_timeout") else {
             return;
         };
-        let key = field.key.clone();
+        let key = crate::report::shorten(&field.key);
         match &field.value {
             Value::String(s) => match self.render("dial_timeout", &key, s) {
                 Text::Rendered(text) if text.is_empty() => {
@@ -547,7 +547,7 @@ impl Loader<'_, '_> {
                 }
                 Text::Rendered(text) => match GoDuration::parse(&text) {
                     Ok(d) if d.is_negative() => self.problems.push(ConnectionError::DialTimeoutValue {
-                        found: format!("`{text}`, a negative duration"),
+                        found: format!("`{}`, a negative duration", crate::report::shorten(&text)),
                     }),
                     Ok(d) => c.dial_timeout = Some(d),
                     Err(e) => self.problems.push(ConnectionError::DialTimeout(e)),
@@ -815,7 +815,9 @@ impl Connection {
 
     /// Whether the canonical JSON holds a private key (write it 0600).
     pub fn holds_private_key(&self) -> bool {
-        self.client_key.is_some()
+        // Wherever it was put: a key pasted under a wrong or unknown key
+        // is still a key.
+        crate::pem::contains_private_key(&String::from_utf8_lossy(&self.to_json()))
     }
 
     /// The canonical JSON: peer keys in a fixed order, booleans as booleans,
@@ -865,11 +867,20 @@ impl Connection {
     /// The connection as the peer reads it, with key material redacted: for
     /// `inspect` and logs.
     pub fn redacted_json(&self) -> Value {
-        let mut copy = self.clone();
-        if copy.client_key.is_some() {
-            copy.client_key = Some(Secret("<redacted>".into()));
+        fn redact(value: &mut Value) {
+            match value {
+                Value::String(s) if crate::pem::contains_private_key(s) => *s = "<redacted>".into(),
+                Value::Array(items) => items.iter_mut().for_each(redact),
+                Value::Object(map) => map.values_mut().for_each(redact),
+                _ => {}
+            }
         }
-        serde_json::from_slice(&copy.to_json()).unwrap_or(Value::Null)
+        let mut json = serde_json::from_slice(&self.to_json()).unwrap_or(Value::Null);
+        if let Some(key) = json.get_mut("client_key") {
+            *key = Value::from("<redacted>");
+        }
+        redact(&mut json);
+        json
     }
 }
 

@@ -147,8 +147,8 @@ impl Examination {
             "package_id": self.id.as_ref().map(ToString::to_string),
             "metadata": self.metadata.as_ref().map(|m| json!({
                 "label": m.label.as_str(),
-                "type": m.chaincode_type,
-                "path": m.path,
+                "type": crate::report::shorten(&m.chaincode_type),
+                "path": crate::report::shorten(&m.path),
                 "dialect": m.dialect().map(Dialect::type_name),
             })),
             "package_bytes": self.id.is_some().then_some(self.package_bytes),
@@ -329,7 +329,7 @@ pub fn examine_metadata(bytes: &[u8]) -> Examination {
             if meta.dialect().is_none() {
                 exam.error(
                     "metadata.json",
-                    format!("type `{}` is not a chaincode-as-a-service type (expected `ccaas` or `external`); no chaincode-as-a-service builder would claim it (the peer would hand it to its built-in Docker build)", meta.chaincode_type),
+                    format!("type `{}` is not a chaincode-as-a-service type (expected `ccaas` or `external`); no chaincode-as-a-service builder would claim it (the peer would hand it to its built-in Docker build)", crate::report::shorten(&meta.chaincode_type)),
                     PeerOutcome::Accepts,
                 );
             }

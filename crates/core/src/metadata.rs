@@ -67,7 +67,7 @@ impl Label {
             return Err(LabelError::Empty);
         };
         let invalid = |reason: String| LabelError::Invalid {
-            label: label.to_owned(),
+            label: crate::report::shorten(label),
             reason,
         };
         if !first.is_ascii_alphanumeric() {
@@ -196,7 +196,7 @@ impl RawMetadata {
                     Value::String(s) => Ok(s.clone()),
                     Value::Null => Ok(String::new()),
                     other => Err(MetadataError::WrongType {
-                        key: field.key.clone(),
+                        key: crate::report::shorten(&field.key),
                         found: kind_of(other),
                     }),
                 },

@@ -27,8 +27,12 @@ pub fn chain(err: &dyn Error) -> String {
 }
 
 /// `text` cut to its first 300 characters, with the full length said, for
-/// echoing a value from a (possibly hostile) input in a message.
+/// echoing a value from a (possibly hostile) input in a message. Text that
+/// holds a PEM private key is never echoed, whatever field it was put in.
 pub fn shorten(text: &str) -> String {
+    if crate::pem::contains_private_key(text) {
+        return format!("<{} bytes holding a private key, not shown>", text.len());
+    }
     const SHOWN: usize = 300;
     match text.char_indices().nth(SHOWN) {
         None => text.to_owned(),

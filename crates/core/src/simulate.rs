@@ -204,7 +204,7 @@ impl Simulation {
         json!({
             "package_id": self.package.as_ref().map(|p| p.id.to_string()),
             "label": self.package.as_ref().map(|p| p.metadata.label.as_str().to_owned()),
-            "type": self.package.as_ref().map(|p| p.metadata.chaincode_type.clone()),
+            "type": self.package.as_ref().map(|p| crate::report::shorten(&p.metadata.chaincode_type)),
             "steps": self.steps.iter().map(|s| json!({
                 "builder": s.builder,
                 "step": s.step,

@@ -250,12 +250,12 @@ impl StepReport {
     pub fn summary(&self) -> String {
         let c = &self.connection;
         let mut line = match (&self.label, self.dialect) {
-            (Some(label), Some(d)) => format!("`{label}` ({d}): "),
+            (Some(label), Some(d)) => format!("`{}` ({d}): ", crate::report::shorten(label)),
             _ => String::new(),
         };
         line.push_str(&format!(
             "address {}, TLS {}, dial timeout {}, {} CouchDB index{}",
-            c.address,
+            crate::report::shorten(&c.address),
             c.tls_mode(),
             c.effective_dial_timeout(),
             self.indexes,
@@ -409,7 +409,7 @@ pub fn build(
     let (meta_path, meta) = read_metadata(metadata_dir)?;
     let dialect = meta.dialect().ok_or_else(|| StepError::NotOurs {
         path: meta_path,
-        found: meta.chaincode_type.clone(),
+        found: crate::report::shorten(&meta.chaincode_type),
     })?;
 
     let SourceCheck {

@@ -37,7 +37,10 @@ fn main() -> ExitCode {
     };
     match steps::detect(Path::new(metadata), allowed.as_deref()) {
         Detection::Claimed { dialect, label } => {
-            say(&format!("detect: claimed `{label}` (type {dialect})"));
+            say(&format!(
+                "detect: claimed `{}` (type {dialect})",
+                ccaas_core::report::shorten(&label)
+            ));
             ExitCode::SUCCESS
         }
         Detection::NotOurs => ExitCode::from(1),

@@ -1,0 +1,48 @@
+//! code.tar.gz extraction into a temporary directory (small limits): never
+//! a panic, never a file outside the target directory. Input without the
+//! gzip magic number is a raw tar, gzipped here, so the fuzzer can mutate
+//! tar headers directly.
+#![no_main]
+
+use ccaas_core::archive::{self, Limits};
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use libfuzzer_sys::fuzz_target;
+use std::io::Write;
+
+fuzz_target!(|data: &[u8]| {
+    let gzipped;
+    let code = if data.starts_with(&[0x1f, 0x8b]) {
+        data
+    } else {
+        let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+        gz.write_all(data).expect("gzip into memory");
+        gzipped = gz.finish().expect("gzip into memory");
+        &gzipped[..]
+    };
+    let limits = Limits {
+        max_entries: 256,
+        max_expanded_bytes: 1 << 20,
+        max_depth: 64,
+        max_package_bytes: 2 << 20,
+    };
+    let root = tempfile::tempdir().expect("temporary directory");
+    let dest = root.path().join("dest");
+    let canary = root.path().join("canary");
+    std::fs::create_dir(&dest).expect("dest");
+    std::fs::create_dir(&canary).expect("canary");
+    if let Err(e) = archive::extract_code(code, &dest, &limits) {
+        let _ = ccaas_core::report::chain(&e);
+    }
+    let outside: Vec<_> = std::fs::read_dir(root.path())
+        .expect("list root")
+        .map(|e| e.expect("entry").file_name())
+        .filter(|n| n != "dest" && n != "canary")
+        .collect();
+    assert!(outside.is_empty(), "written outside: {outside:?}");
+    assert_eq!(
+        std::fs::read_dir(&canary).expect("list canary").count(),
+        0,
+        "written into the canary"
+    );
+});

@@ -1,5 +1,6 @@
 //! In-process benchmarks of `ccaas-core` (issue 5): connection.json
-//! parse+validate+render, package write, package read and package ID.
+//! parse+validate+render, package write, package read and package ID
+//! (`hash_stream`, and `identify`, which `ccaas id` runs).
 //!
 //! `cargo bench -p ccaas-core` runs them all (about two minutes on a 2-core
 //! machine, most of it the 100 MB cases); `cargo bench -p ccaas-core --
@@ -199,6 +200,10 @@ fn package_large_bench(c: &mut Criterion) {
     group.bench_function("hash_stream", |b| {
         let bytes = large_package();
         b.iter(|| package::hash_stream(black_box(bytes)).expect("in memory"))
+    });
+    group.bench_function("identify (what `ccaas id` runs)", |b| {
+        let bytes = large_package();
+        b.iter(|| package::identify(black_box(bytes), &Limits::default()).expect("valid package"))
     });
     group.finish();
 }

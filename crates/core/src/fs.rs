@@ -193,12 +193,32 @@ pub fn dir_exists(path: &Path) -> Result<bool, FsError> {
 
 /// The names in directory `dir`, sorted, so every walk is deterministic.
 pub fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, FsError> {
+    Ok(sorted_kinds(dir)?
+        .into_iter()
+        .map(|(name, _)| dir.join(name))
+        .collect())
+}
+
+/// The names in directory `dir` with their kinds (from the directory entry,
+/// without following symbolic links), sorted by name.
+fn sorted_kinds(dir: &Path) -> Result<Vec<(std::ffi::OsString, Option<EntryKind>)>, FsError> {
     let mut names = Vec::new();
     for entry in stdfs::read_dir(dir).map_err(|e| FsError::io("list", dir, e))? {
         let entry = entry.map_err(|e| FsError::io("list", dir, e))?;
-        names.push(entry.path());
+        let kind = entry.file_type().ok().map(|t| {
+            if t.is_symlink() {
+                EntryKind::Symlink
+            } else if t.is_dir() {
+                EntryKind::Dir
+            } else if t.is_file() {
+                EntryKind::File
+            } else {
+                EntryKind::Special
+            }
+        });
+        names.push((entry.file_name(), kind));
     }
-    names.sort();
+    names.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok(names)
 }
 
@@ -307,17 +327,20 @@ fn walk_into(
             limit: MAX_WALK_DEPTH,
         });
     }
-    for path in sorted_entries(dir)? {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    for (name, kind) in sorted_kinds(dir)? {
+        let path = dir.join(&name);
+        let name = name.to_string_lossy();
         let relative = if prefix.is_empty() {
-            name
+            name.into_owned()
         } else {
             format!("{prefix}/{name}")
         };
-        match entry_kind(&path)? {
+        // The directory entry's type saves a stat per file; ask when unknown.
+        let kind = match kind {
+            Some(kind) => Some(kind),
+            None => entry_kind(&path)?,
+        };
+        match kind {
             Some(EntryKind::Dir) => walk_into(&path, &relative, depth + 1, out)?,
             Some(EntryKind::File) => {
                 if out.len() >= MAX_WALK_FILES {

@@ -23,11 +23,11 @@
 
 use crate::archive::{self, ArchiveError, CodeEntry, CodeEntryKind, CodeSummary, CodeTree, Limits};
 use crate::metadata::{Label, Metadata, MetadataError, MAX_METADATA_BYTES};
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::MultiGzDecoder;
 use sha2::{Digest, Sha256};
 use std::fmt;
-use std::io::{self, Read, Write};
-use std::sync::mpsc::{sync_channel, SyncSender};
+use std::io::{self, BufRead, Read, Write};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
 /// Name of the metadata file at the package's top level.
@@ -158,35 +158,64 @@ const CHUNKS_IN_FLIGHT: usize = 16;
 struct Tee<R> {
     inner: R,
     to_hasher: Option<SyncSender<Arc<Vec<u8>>>>,
+    /// Buffers the hasher is done with, for reuse (no allocation or zeroing
+    /// per chunk).
+    returned: Receiver<Vec<u8>>,
     chunk: Arc<Vec<u8>>,
     pos: usize,
 }
 
+impl<R: Read> Tee<R> {
+    /// Reads the next chunk and hands it to the hasher; `false` at the end.
+    fn refill(&mut self) -> io::Result<bool> {
+        let old = std::mem::take(&mut self.chunk);
+        let mut next = Arc::try_unwrap(old)
+            .ok()
+            .or_else(|| self.returned.try_recv().ok())
+            .unwrap_or_default();
+        if next.len() < CHUNK {
+            next.resize(CHUNK, 0);
+        }
+        let n = loop {
+            match self.inner.read(&mut next[..CHUNK]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        next.truncate(n);
+        self.chunk = Arc::new(next);
+        self.pos = 0;
+        if n == 0 {
+            return Ok(false);
+        }
+        if let Some(tx) = &self.to_hasher {
+            // The hasher only stops when we drop the sender.
+            let _ = tx.send(Arc::clone(&self.chunk));
+        }
+        Ok(true)
+    }
+}
+
 impl<R: Read> Read for Tee<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.pos == self.chunk.len() {
-            let mut next = vec![0u8; CHUNK];
-            let n = loop {
-                match self.inner.read(&mut next) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    other => break other?,
-                }
-            };
-            if n == 0 {
-                return Ok(0);
-            }
-            next.truncate(n);
-            self.chunk = Arc::new(next);
-            self.pos = 0;
-            if let Some(tx) = &self.to_hasher {
-                // The hasher only stops when we drop the sender.
-                let _ = tx.send(Arc::clone(&self.chunk));
-            }
-        }
-        let n = buf.len().min(self.chunk.len() - self.pos);
-        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
-        self.pos += n;
+        let available = self.fill_buf()?;
+        let n = buf.len().min(available.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
         Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for Tee<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.chunk.len() && !self.refill()? {
+            return Ok(&[]);
+        }
+        Ok(&self.chunk[self.pos..])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.pos = (self.pos + amount).min(self.chunk.len());
     }
 }
 
@@ -241,18 +270,23 @@ where
 {
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel::<Arc<Vec<u8>>>(CHUNKS_IN_FLIGHT);
+        let (give_back, returned) = sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
         let hasher = scope.spawn(move || {
             let mut hasher = Sha256::new();
             let mut count = 0u64;
             for chunk in rx {
                 hasher.update(chunk.as_slice());
                 count += chunk.len() as u64;
+                if let Ok(buffer) = Arc::try_unwrap(chunk) {
+                    let _ = give_back.try_send(buffer);
+                }
             }
             (<[u8; 32]>::from(hasher.finalize()), count)
         });
         let mut tee = Tee {
             inner: reader,
             to_hasher: Some(tx),
+            returned,
             chunk: Arc::new(Vec::new()),
             pos: 0,
         };
@@ -289,7 +323,7 @@ fn parse_top_level<R, F>(
     mut visit_code: Option<F>,
 ) -> Result<TopLevel, PackageError>
 where
-    R: Read,
+    R: BufRead,
     F: FnMut(&CodeEntry, &mut dyn Read) -> Result<(), ArchiveError>,
 {
     let mut metadata_bytes: Option<Vec<u8>> = None;

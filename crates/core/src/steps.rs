@@ -345,6 +345,7 @@ fn mode_for(bytes: &[u8]) -> u32 {
 /// into place. Removed on drop.
 struct Staging {
     dir: tempfile::TempDir,
+    made: std::cell::RefCell<std::collections::HashSet<PathBuf>>,
 }
 
 impl Staging {
@@ -363,7 +364,10 @@ impl Staging {
             .tempdir_in(parent)
             .map_err(|e| FsError::io("create a staging directory in", parent, e))?;
         fs::set_mode(dir.path(), DIR_MODE)?;
-        Ok(Staging { dir })
+        Ok(Staging {
+            dir,
+            made: Default::default(),
+        })
     }
 
     fn path(&self) -> &Path {
@@ -374,7 +378,10 @@ impl Staging {
     fn write(&self, relative: &str, bytes: &[u8], mode: u32) -> Result<(), FsError> {
         let path = self.path().join(relative);
         if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent, DIR_MODE)?;
+            // Each staging directory is made once, not once per file.
+            if self.made.borrow_mut().insert(parent.to_owned()) {
+                fs::create_dir_all(parent, DIR_MODE)?;
+            }
         }
         fs::write_new(&path, bytes, mode)
     }

@@ -22,7 +22,9 @@ fn main() -> ExitCode {
         config: std::env::var_os(ccaas_core::template::CONFIG_ENV)
             .map(|v| v.to_string_lossy().into_owned())
             .filter(|v| !v.trim().is_empty()),
-        tls_dir: std::env::var_os(ccaas_core::tls_files::TLS_DIR_ENV).map(PathBuf::from),
+        tls_dir: std::env::var_os(ccaas_core::tls_files::TLS_DIR_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
         ahead_of_peer: false,
     };
     let result = steps::build(

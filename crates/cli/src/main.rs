@@ -66,7 +66,7 @@ enum Command {
     },
     /// Check a package, connection.json or metadata.json and say what the peer would do.
     #[command(
-        after_help = "Examples:\n  ccaas validate basic.tgz\n  ccaas validate connection.json --config '{\"peername\":\"peer0\"}'\n  ccaas validate metadata.json --json\n  ccaas validate basic.tgz --config '{\"peername\":\"peer0\"}' --server-cert server.pem\n\nExit codes: 0 the peer accepts it (warnings may be listed); 1 the peer or this builder would fail; 2 usage error."
+        after_help = "Examples:\n  ccaas validate basic.tgz\n  ccaas validate connection.json --config '{\"peername\":\"peer0\"}'\n  ccaas validate metadata.json --json\n  ccaas validate basic.tgz --config '{\"peername\":\"peer0\"}' --server-cert server.pem\n\nExit codes: 0 installs with this builder (warnings may be listed); 1 the install would fail with this builder; 2 usage error."
     )]
     Validate {
         /// A package (.tgz), a connection.json or a metadata.json.
@@ -259,7 +259,8 @@ fn config_text(config: &Option<String>) -> Result<Option<String>, Failure> {
             let bytes = ccaas_core::fs::read_limited(path, 1024 * 1024)?;
             Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
         }
-        other => Ok(other.map(str::to_owned)),
+        // Empty counts as unset, as on the peer.
+        other => Ok(other.filter(|c| !c.trim().is_empty()).map(str::to_owned)),
     }
 }
 

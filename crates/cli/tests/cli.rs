@@ -1080,7 +1080,7 @@ fn validate_checks_tls_material_against_each_other() {
         &[
             "key `root_cert`: the certificate",
             "expired on",
-            "the server certificate's names do not cover `elsewhere.org`",
+            "the server certificate does not cover `elsewhere.org`",
         ],
         &[],
     );

@@ -83,7 +83,7 @@ impl Address {
         if let Some((scheme, _)) = text.split_once("://") {
             return Err(AddressError::Scheme {
                 found: found(),
-                scheme: scheme.to_owned(),
+                scheme: crate::report::shorten(scheme),
             });
         }
         let (host_part, port_text) = match text.rfind(':') {
@@ -95,13 +95,13 @@ impl Address {
                 .strip_suffix(']')
                 .ok_or_else(|| AddressError::BadHost {
                     found: found(),
-                    host: host_part.to_owned(),
+                    host: crate::report::shorten(host_part),
                     reason: "a bracketed IPv6 address (missing `]`)",
                 })?;
             if inner.parse::<Ipv6Addr>().is_err() {
                 return Err(AddressError::BadHost {
                     found: found(),
-                    host: inner.to_owned(),
+                    host: crate::report::shorten(inner),
                     reason: "an IPv6 address",
                 });
             }
@@ -115,7 +115,7 @@ impl Address {
             }
             check_host(host_part).map_err(|reason| AddressError::BadHost {
                 found: found(),
-                host: host_part.to_owned(),
+                host: crate::report::shorten(host_part),
                 reason,
             })?;
             (host_part, 0)
@@ -125,7 +125,7 @@ impl Address {
             _ => {
                 return Err(AddressError::BadPort {
                     found: found(),
-                    port: port_text.to_owned(),
+                    port: crate::report::shorten(port_text),
                 })
             }
         };

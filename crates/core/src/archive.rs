@@ -176,7 +176,7 @@ where
     let corrupt = |source| ArchiveError::Corrupt {
         archive,
         entry: None,
-        source,
+        source: crate::report::sanitize(source),
     };
     let mut tar = tar::Archive::new(reader);
     let entries = tar.entries().map_err(corrupt)?.raw(true);
@@ -205,11 +205,23 @@ where
                 }
                 long_name = Some(data);
             } else if kind.is_pax_local_extensions() {
+                if pax_record(&data, b"size").map_err(corrupt)?.is_some() {
+                    // Only files over 8 GiB need one; honouring it would mean
+                    // reading the archive differently from its headers.
+                    return Err(ArchiveError::BadName {
+                        archive,
+                        name: display_name(&entry.path_bytes()),
+                        reason: "it is a PAX header with a `size` record, which is not supported (only files over 8 GiB need one, far beyond the limits)".into(),
+                    }
+                    .into());
+                }
                 pax_path = pax_record(&data, b"path").map_err(corrupt)?;
             }
             continue;
         }
-        let name = match (pax_path.take(), long_name.take()) {
+        // As Go's reader (the peer's): PAX records are merged first, then a
+        // GNU long name, if any, replaces the name.
+        let name = match (long_name.take(), pax_path.take()) {
             (Some(path), _) | (None, Some(path)) => path,
             (None, None) => entry.path_bytes().into_owned(),
         };
@@ -533,7 +545,7 @@ pub fn extract_entry(
                         return Err(ArchiveError::Corrupt {
                             archive: CODE,
                             entry: Some(entry.path.clone()),
-                            source,
+                            source: crate::report::sanitize(source),
                         })
                     }
                 };

@@ -193,7 +193,12 @@ pub fn compose(inputs: &PackageInputs) -> Result<Composed, ComposeError> {
         }
     }
     let mut warnings = checked.warnings;
-    for (key, path) in &checked.connection.files {
+    let c = &checked.connection;
+    for (key, path) in &c.files {
+        let used = c.tls_required && (*key == "root_cert_file" || c.client_auth_required);
+        if !used {
+            continue;
+        }
         let in_package = code.contains(path.trim_start_matches("./"));
         if !in_package && !crate::template::is_template(path) && !Path::new(path).is_absolute() {
             warnings

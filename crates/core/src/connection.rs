@@ -117,6 +117,14 @@ pub enum ConnectionError {
         #[source]
         source: TlsFileError,
     },
+    /// A private key in a key that is not `client_key`.
+    #[error(
+        "key `{key}` holds a private key (not shown); a private key belongs only in `client_key`"
+    )]
+    MisplacedKey {
+        /// The key.
+        key: String,
+    },
     /// A `*_file` reference where files cannot be read (release).
     #[error("key `{key}` still names file `{path}`: the peer reads no `*_file` keys, and only the build step inlines them (this BLD was not written by it; rebuild)")]
     NotInlined {
@@ -339,6 +347,7 @@ pub fn load(bytes: &[u8], options: &LoadOptions<'_>) -> Result<Checked, Rejected
         problems: Vec::new(),
         warnings: Vec::new(),
         object: &object,
+        invalid: Vec::new(),
     };
     let connection = loader.read();
     let Loader {
@@ -359,6 +368,8 @@ struct Loader<'a, 'o> {
     object: &'o JsonObject,
     problems: Vec<ConnectionError>,
     warnings: Vec<ConnectionWarning>,
+    /// Keys already reported as a problem: not reported again as missing.
+    invalid: Vec<&'static str>,
 }
 
 /// A string field after templating.
@@ -457,6 +468,13 @@ impl Loader<'_, '_> {
     }
 
     fn render(&mut self, name: &'static str, key: &str, s: &str) -> Text {
+        if name != "client_key" && crate::pem::contains_private_key(s) {
+            self.problems.push(ConnectionError::MisplacedKey {
+                key: key.to_owned(),
+            });
+            self.invalid.push(name);
+            return Text::Invalid;
+        }
         if !is_template(s) {
             return Text::Rendered(s.to_owned());
         }
@@ -584,6 +602,12 @@ impl Loader<'_, '_> {
             let Some(reference) = self.rendered(file_key) else {
                 continue;
             };
+            // The peer ignores TLS material it does not use: so do we.
+            let used = c.tls_required && (pem_key == "root_cert" || c.client_auth_required);
+            if !used {
+                c.files.push((file_key, reference));
+                continue;
+            }
             let inline_set = match pem_key {
                 "root_cert" => c.root_cert.is_some(),
                 "client_cert" => c.client_cert.is_some(),
@@ -594,12 +618,6 @@ impl Loader<'_, '_> {
                     key: pem_key,
                     file_key,
                 });
-                continue;
-            }
-            // The peer ignores TLS material it does not use: so do we.
-            let used = c.tls_required && (pem_key == "root_cert" || c.client_auth_required);
-            if !used {
-                c.files.push((file_key, reference));
                 continue;
             }
             let Some(files) = self.options.tls_files.filter(|_| !is_template(&reference)) else {
@@ -696,7 +714,7 @@ impl Loader<'_, '_> {
                 _ => None,
             };
             match value {
-                None if has_file(key) => {}
+                None if has_file(key) || self.invalid.contains(&key) => {}
                 None => {
                     if let Some(because) = needed {
                         self.problems

@@ -184,7 +184,7 @@ impl GoDuration {
             let unit_text = String::from_utf8_lossy(&s[..unit_len]);
             let unit = unit_nanos(&unit_text).ok_or_else(|| DurationError::UnknownUnit {
                 input: crate::report::shorten(input),
-                unit: unit_text.clone().into_owned(),
+                unit: crate::report::shorten(&unit_text),
             })?;
             s = &s[unit_len..];
             if whole > LIMIT / unit {

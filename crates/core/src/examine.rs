@@ -209,8 +209,11 @@ impl Examination {
                     Severity::Note
                 },
                 file: file.to_owned(),
-                message: format!("key `{}`: {}", f.key, f.message)
-                    .replace("key `server certificate`", "the server certificate"),
+                message: if f.key == "server certificate" {
+                    format!("the server certificate {}", f.message)
+                } else {
+                    format!("key `{}`: {}", f.key, f.message)
+                },
                 peer: if f.fails {
                     PeerOutcome::FailsAtLaunch
                 } else {

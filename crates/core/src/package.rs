@@ -295,7 +295,7 @@ where
             .and_then(|parsed| {
                 io::copy(&mut tee, &mut io::sink())
                     .map(|_| parsed)
-                    .map_err(PackageError::Corrupt)
+                    .map_err(|e| PackageError::Corrupt(crate::report::sanitize(e)))
             });
         drop(tee.to_hasher.take());
         let (hash, count) = hasher.join().unwrap_or(([0; 32], 0));
@@ -377,7 +377,7 @@ where
                     let mut bytes = Vec::with_capacity(entry.size() as usize);
                     entry
                         .read_to_end(&mut bytes)
-                        .map_err(PackageError::Corrupt)?;
+                        .map_err(|e| PackageError::Corrupt(crate::report::sanitize(e)))?;
                     metadata_bytes = Some(bytes);
                 }
                 b"code.tar.gz" => {

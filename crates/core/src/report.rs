@@ -39,3 +39,15 @@ pub fn shorten(text: &str) -> String {
         Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()),
     }
 }
+
+/// An I/O error from a decoder whose message may quote raw bytes of a
+/// (possibly hostile) archive: the same kind, with the message cut,
+/// stripped of control characters and never holding key material.
+pub fn sanitize(err: std::io::Error) -> std::io::Error {
+    let text: String = err
+        .to_string()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    std::io::Error::new(err.kind(), shorten(&text))
+}

@@ -307,6 +307,14 @@ pub fn check(
         }
     }
     if let Some(server) = server_cert {
+        if pem::parse(server, PemKind::Certificates).is_err() {
+            out.push(TlsFinding {
+                fails: true,
+                key: "server certificate",
+                message: "is not a PEM certificate".into(),
+            });
+            return out;
+        }
         check_certificates("server certificate", server, now, &mut out);
         // The peer checks the address host, or `domain` when it uses it.
         let name = match (&connection.domain, connection.client_auth_required) {
@@ -318,15 +326,22 @@ pub fn check(
         if !name.is_empty() {
             match certificate_covers(server, &name) {
                 Some(true) => {}
-                Some(false) => out.push(TlsFinding {
+                Some(false) => {
+                    let fix = if connection.domain.is_some() && connection.client_auth_required {
+                        "reissue the certificate, or change `domain`"
+                    } else {
+                        "set `domain` with client auth, or reissue the certificate"
+                    };
+                    out.push(TlsFinding {
+                        fails: true,
+                        key: "server certificate",
+                        message: format!("does not cover `{name}`, the name the peer checks ({fix})"),
+                    })
+                }
+                None => out.push(TlsFinding {
                     fails: true,
                     key: "server certificate",
-                    message: format!("the server certificate's names do not cover `{name}`, the name the peer checks (set `domain` with client auth, or reissue the certificate)"),
-                }),
-                None => out.push(TlsFinding {
-                    fails: false,
-                    key: "server certificate",
-                    message: "the server certificate has no subject alternative names to check".into(),
+                    message: "has no subject alternative names; the peer's Go TLS stack ignores the Common Name, so no name can match".into(),
                 }),
             }
         }

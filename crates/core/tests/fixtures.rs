@@ -240,7 +240,7 @@ const CONNECTION: &[(&str, Conn)] = &[
     (
         "connection/invalid/key-in-cert-field.json",
         Rejected(
-            |p| matches!(p, [ConnectionError::Pem { key, source: PemError::WrongLabel { .. } }] if key == "root_cert"),
+            |p| matches!(p, [ConnectionError::MisplacedKey { key }] if key == "root_cert"),
             "`root_cert`",
         ),
     ),

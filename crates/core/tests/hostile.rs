@@ -466,6 +466,90 @@ fn code_gnu_long_name_escape_is_checked() {
     code_rejected_in(&sb, &code, &[&escaping, "escapes"]);
 }
 
+/// The entries of `code` as the library walks them: (path, size).
+fn walked(code: &[u8]) -> Result<Vec<(String, u64)>, String> {
+    let mut seen = Vec::new();
+    archive::walk_code(code, &Limits::default(), |entry, _| {
+        seen.push((entry.path.clone(), entry.size));
+        Ok(())
+    })
+    .map_err(|e| chain(&e))?;
+    Ok(seen)
+}
+
+/// `ccaas validate` must see the entries the peer's Go reader
+/// (archive/tar) extracts, or refuse the archive. Go names an entry
+/// preceded by both a PAX `path` record and a GNU long name after the GNU
+/// long name (`next()`: `mergePAX`, then `hdr.Name = gnuLongName`), as the
+/// tar crate does; reading it the other way round lets a package show one
+/// connection.json to `validate` and install another.
+#[test]
+fn gnu_long_name_and_pax_path_are_resolved_as_the_peer_does() {
+    let code = tar_gz(|t| {
+        t.file(b"connection.json", CONN)?;
+        t.pax(&[("path", b"notes.txt")])?;
+        t.long(EntryType::GNULongName, b"connection.json")?;
+        t.file(b"shadow", br#"{"address": "evil.example.com:1"}"#)
+    });
+    // Go sees connection.json twice: a duplicate, which we refuse.
+    if let Ok(entries) = walked(&code) {
+        panic!("the peer extracts `connection.json` twice (its second copy wins); the library saw {entries:?}");
+    }
+}
+
+/// The same at the package's top level, where the peer's Go reader takes
+/// `metadata.json` (and so the label of the package ID) from the last
+/// entry of that name: a package must not show `ccaas id`/`validate` one
+/// label and install with another.
+#[test]
+fn package_level_gnu_long_name_and_pax_path_are_resolved_as_the_peer_does() {
+    let code = valid_code();
+    let package = tar_gz(|t| {
+        t.file(b"metadata.json", META)?;
+        t.file(b"code.tar.gz", &code)?;
+        t.pax(&[("path", b"notes.txt")])?;
+        t.long(EntryType::GNULongName, b"metadata.json")?;
+        t.file(
+            b"shadow",
+            br#"{"path":"","type":"ccaas","label":"other_2.0"}"#,
+        )
+    });
+    match package::read(&package[..], &Limits::default(), |_, _| Ok(())) {
+        Ok(info) => panic!(
+            "the peer sees `metadata.json` twice (label `other_2.0` at install); the library read label `{}`, ignored {:?}",
+            info.metadata.label, info.ignored
+        ),
+        Err(e) => assert_names(&chain(&e), &["metadata.json"]),
+    }
+}
+
+/// Go applies a PAX `size` record to the entry that follows (`mergePAX`),
+/// as the tar crate does outside raw mode: the library must read the same
+/// entries as the peer, or refuse the archive. Here the ustar header says
+/// 1024 bytes, the PAX record 0, and the 1024 bytes hold the header and
+/// data of `b.txt`, which the peer extracts.
+#[test]
+fn pax_size_records_are_applied_as_the_peer_does() {
+    let hidden = plain_tar(|t| t.file(b"b.txt", b"bbb"));
+    let code = tar_gz(|t| {
+        t.file(b"connection.json", CONN)?;
+        t.pax(&[("size", b"0")])?;
+        t.header(b"a.txt", EntryType::Regular, 1024, b"")?;
+        t.out.write_all(&hidden[..1024])
+    });
+    if let Ok(entries) = walked(&code) {
+        let peer = vec![
+            ("connection.json".to_owned(), CONN.len() as u64),
+            ("a.txt".to_owned(), 0),
+            ("b.txt".to_owned(), 3),
+        ];
+        assert_eq!(
+            entries, peer,
+            "the library reads other entries than the peer"
+        );
+    }
+}
+
 #[test]
 fn code_pax_absolute_path_is_rejected() {
     let sb = Sandbox::new();

@@ -71,6 +71,17 @@ fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
     path
 }
 
+/// Runs the system `tar` in `dir`, as the Fabric v2.0 docs package.
+fn tar_in(dir: &Path, args: &[&str]) {
+    let ok = Command::new("tar")
+        .current_dir(dir)
+        .args(args)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "tar {args:?} failed");
+}
+
 /// A package made by `ccaas package --address ...`.
 fn make_package(dir: &Path, label: &str, extra: &[&str]) -> PathBuf {
     let out = dir.join(format!("{label}.tgz"));
@@ -433,14 +444,7 @@ fn id_matches_sha256sum_for_a_seed_style_tar_package() {
         "metadata.json",
         r#"{"path":"","type":"external","label":"seed_1"}"#,
     );
-    let tar = |args: &[&str]| {
-        assert!(Command::new("tar")
-            .current_dir(dir.path())
-            .args(args)
-            .status()
-            .unwrap()
-            .success())
-    };
+    let tar = |args: &[&str]| tar_in(dir.path(), args);
     tar(&["cfz", "code.tar.gz", "connection.json", "metadata"]);
     tar(&["cfz", "seed_1-pkg.tgz", "metadata.json", "code.tar.gz"]);
     let pkg = dir.path().join("seed_1-pkg.tgz");
@@ -475,14 +479,7 @@ fn id_of_a_100_mb_package() {
         "metadata.json",
         r#"{"type":"ccaas","label":"big"}"#,
     );
-    let tar = |args: &[&str]| {
-        assert!(Command::new("tar")
-            .current_dir(dir.path())
-            .args(args)
-            .status()
-            .unwrap()
-            .success())
-    };
+    let tar = |args: &[&str]| tar_in(dir.path(), args);
     tar(&[
         "cfz",
         "code.tar.gz",
@@ -705,14 +702,7 @@ fn validate_a_package_with_a_bad_connection_and_index() {
         "META-INF/statedb/couchdb/indexes/bad.json",
         "[]",
     );
-    let tar = |args: &[&str]| {
-        assert!(Command::new("tar")
-            .current_dir(dir.path())
-            .args(args)
-            .status()
-            .unwrap()
-            .success())
-    };
+    let tar = |args: &[&str]| tar_in(dir.path(), args);
     tar(&["cfz", "code.tar.gz", "connection.json", "META-INF"]);
     tar(&["cfz", "bad.tgz", "metadata.json", "code.tar.gz"]);
     let pkg = dir.path().join("bad.tgz");
@@ -740,14 +730,7 @@ fn validate_a_package_the_peer_rejects() {
         "metadata.json",
         r#"{"type":"ccaas","label":"x"}"#,
     );
-    let tar = |args: &[&str]| {
-        assert!(Command::new("tar")
-            .current_dir(dir.path())
-            .args(args)
-            .status()
-            .unwrap()
-            .success())
-    };
+    let tar = |args: &[&str]| tar_in(dir.path(), args);
     tar(&["cfz", "x.tgz", "metadata.json"]);
     expect(
         &ccaas(&["validate", s(&dir.path().join("x.tgz"))]),
@@ -823,14 +806,7 @@ fn simulate_fails_a_bad_connection_at_build() {
         "metadata.json",
         r#"{"type":"ccaas","label":"bad"}"#,
     );
-    let tar = |args: &[&str]| {
-        assert!(Command::new("tar")
-            .current_dir(dir.path())
-            .args(args)
-            .status()
-            .unwrap()
-            .success())
-    };
+    let tar = |args: &[&str]| tar_in(dir.path(), args);
     tar(&["cfz", "code.tar.gz", "connection.json"]);
     tar(&["cfz", "bad.tgz", "metadata.json", "code.tar.gz"]);
     let run = ccaas(&["simulate", s(&dir.path().join("bad.tgz"))]);
@@ -863,14 +839,7 @@ fn simulate_reports_a_package_no_builder_claims() {
         r#"{"type":"golang","label":"go_1"}"#,
     );
     write(dir.path(), "main.go", "package main");
-    let tar = |args: &[&str]| {
-        assert!(Command::new("tar")
-            .current_dir(dir.path())
-            .args(args)
-            .status()
-            .unwrap()
-            .success())
-    };
+    let tar = |args: &[&str]| tar_in(dir.path(), args);
     tar(&["cfz", "code.tar.gz", "main.go"]);
     tar(&["cfz", "go.tgz", "metadata.json", "code.tar.gz"]);
     let run = ccaas(&["simulate", s(&dir.path().join("go.tgz"))]);

@@ -156,21 +156,25 @@ pub enum EntryKind {
     Special,
 }
 
+impl EntryKind {
+    /// The kind of a file type, as `lstat` reports it.
+    pub fn of(t: stdfs::FileType) -> Self {
+        if t.is_symlink() {
+            EntryKind::Symlink
+        } else if t.is_dir() {
+            EntryKind::Dir
+        } else if t.is_file() {
+            EntryKind::File
+        } else {
+            EntryKind::Special
+        }
+    }
+}
+
 /// The kind of `path`, or `None` when it does not exist.
 pub fn entry_kind(path: &Path) -> Result<Option<EntryKind>, FsError> {
     match stdfs::symlink_metadata(path) {
-        Ok(meta) => {
-            let t = meta.file_type();
-            Ok(Some(if t.is_symlink() {
-                EntryKind::Symlink
-            } else if t.is_dir() {
-                EntryKind::Dir
-            } else if t.is_file() {
-                EntryKind::File
-            } else {
-                EntryKind::Special
-            }))
-        }
+        Ok(meta) => Ok(Some(EntryKind::of(meta.file_type()))),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(FsError::io("stat", path, e)),
     }
@@ -205,17 +209,7 @@ fn sorted_kinds(dir: &Path) -> Result<Vec<(std::ffi::OsString, Option<EntryKind>
     let mut names = Vec::new();
     for entry in stdfs::read_dir(dir).map_err(|e| FsError::io("list", dir, e))? {
         let entry = entry.map_err(|e| FsError::io("list", dir, e))?;
-        let kind = entry.file_type().ok().map(|t| {
-            if t.is_symlink() {
-                EntryKind::Symlink
-            } else if t.is_dir() {
-                EntryKind::Dir
-            } else if t.is_file() {
-                EntryKind::File
-            } else {
-                EntryKind::Special
-            }
-        });
+        let kind = entry.file_type().ok().map(EntryKind::of);
         names.push((entry.file_name(), kind));
     }
     names.sort_unstable_by(|a, b| a.0.cmp(&b.0));

@@ -3,24 +3,20 @@
 //!
 //! The first byte picks how the rest is used, so the fuzzer can mutate tar
 //! headers directly instead of a gzip stream:
-//! - `0`: a raw tar, gzipped here, is the package;
-//! - `1`: `metadata.json` bytes, a NUL, then a raw tar gzipped here as
-//!   code.tar.gz, packaged with a well-formed outer tar;
+//! - `0`: a raw tar (checksums fixed up), gzipped here, is the package;
+//! - `1`: `metadata.json` bytes, a NUL, then a raw tar (checksums fixed
+//!   up) gzipped here as code.tar.gz, packaged with a well-formed outer tar;
 //! - anything else: the rest is the package as is.
 #![no_main]
 
+#[path = "tarfix.rs"]
+mod tarfix;
+
 use ccaas_core::archive::Limits;
 use ccaas_core::package;
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use libfuzzer_sys::fuzz_target;
-use std::io::{Read, Write};
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
-    gz.write_all(bytes).expect("gzip into memory");
-    gz.finish().expect("gzip into memory")
-}
+use std::io::Read;
+use tarfix::{fix_checksums, gzip};
 
 fn package_of(meta: &[u8], code: &[u8]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
@@ -41,13 +37,19 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let package = match mode {
-        0 => gzip(rest),
+        0 => {
+            let mut tar = rest.to_vec();
+            fix_checksums(&mut tar);
+            gzip(&tar)
+        }
         1 => {
             let (meta, code) = match rest.iter().position(|&b| b == 0) {
                 Some(i) => (&rest[..i], &rest[i + 1..]),
                 None => (rest, &[][..]),
             };
-            package_of(meta, &gzip(code))
+            let mut code = code.to_vec();
+            fix_checksums(&mut code);
+            package_of(meta, &gzip(&code))
         }
         _ => rest.to_vec(),
     };

@@ -152,13 +152,10 @@ pub fn compose(inputs: &PackageInputs) -> Result<Composed, ComposeError> {
         .map_err(ComposeError::Connection)?;
     let mut code = CodeTree::new();
     let conn = &checked.connection;
-    let mut holds_private_key = conn.holds_private_key();
+    let json = conn.to_json();
+    let mut holds_private_key = crate::pem::contains_private_key(&String::from_utf8_lossy(&json));
     let secret_mode = |secret: bool| if secret { 0o600 } else { 0o644 };
-    code.add_file(
-        "connection.json",
-        conn.to_json(),
-        secret_mode(conn.holds_private_key()),
-    )?;
+    code.add_file("connection.json", json, secret_mode(holds_private_key))?;
 
     let mut indexes = Vec::new();
     if let Some(dir) = &inputs.indexes_dir {

@@ -438,12 +438,7 @@ pub fn build(
         staging.write(&format!("{TLS_FOLDER}/{relative}"), bytes, mode_for(bytes))?;
     }
     let json = connection.to_json();
-    let json_mode = if connection.holds_private_key() {
-        SECRET_MODE
-    } else {
-        FILE_MODE
-    };
-    staging.write("connection.json", &json, json_mode)?;
+    staging.write("connection.json", &json, mode_for(&json))?;
 
     // connection.json goes first out and last in: it marks a complete build.
     fs::remove_if_exists(&bld.join("connection.json"))?;
@@ -595,12 +590,7 @@ pub fn release(bld: &Path, release: &Path) -> Result<StepReport, StepError> {
         )?;
     }
     let json = connection.to_json();
-    let json_mode = if connection.holds_private_key() {
-        SECRET_MODE
-    } else {
-        FILE_MODE
-    };
-    staging.write(RELEASED_CONNECTION, &json, json_mode)?;
+    staging.write(RELEASED_CONNECTION, &json, mode_for(&json))?;
 
     fs::remove_if_exists(&release.join(RELEASED_CONNECTION))?;
     staging.replace("statedb", release)?;

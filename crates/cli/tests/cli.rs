@@ -82,6 +82,16 @@ fn tar_in(dir: &Path, args: &[&str]) {
     assert!(ok, "tar {args:?} failed");
 }
 
+/// A package made as the Fabric v2.0 docs make one, from files in `dir`:
+/// `tar cfz code.tar.gz CODE...` then `tar cfz NAME metadata.json code.tar.gz`.
+fn seed_package(dir: &Path, name: &str, code: &[&str]) -> PathBuf {
+    let mut args = vec!["cfz", "code.tar.gz"];
+    args.extend_from_slice(code);
+    tar_in(dir, &args);
+    tar_in(dir, &["cfz", name, "metadata.json", "code.tar.gz"]);
+    dir.join(name)
+}
+
 /// A package made by `ccaas package --address ...`.
 fn make_package(dir: &Path, label: &str, extra: &[&str]) -> PathBuf {
     let out = dir.join(format!("{label}.tgz"));
@@ -444,9 +454,11 @@ fn id_matches_sha256sum_for_a_seed_style_tar_package() {
         "metadata.json",
         r#"{"path":"","type":"external","label":"seed_1"}"#,
     );
-    let tar = |args: &[&str]| tar_in(dir.path(), args);
-    tar(&["cfz", "code.tar.gz", "connection.json", "metadata"]);
-    tar(&["cfz", "seed_1-pkg.tgz", "metadata.json", "code.tar.gz"]);
+    seed_package(
+        dir.path(),
+        "seed_1-pkg.tgz",
+        &["connection.json", "metadata"],
+    );
     let pkg = dir.path().join("seed_1-pkg.tgz");
     let run = ccaas(&["id", s(&pkg)]);
     assert_eq!(run.stdout, format!("seed_1:{}\n", sha256_hex(&pkg)));
@@ -702,9 +714,7 @@ fn validate_a_package_with_a_bad_connection_and_index() {
         "META-INF/statedb/couchdb/indexes/bad.json",
         "[]",
     );
-    let tar = |args: &[&str]| tar_in(dir.path(), args);
-    tar(&["cfz", "code.tar.gz", "connection.json", "META-INF"]);
-    tar(&["cfz", "bad.tgz", "metadata.json", "code.tar.gz"]);
+    seed_package(dir.path(), "bad.tgz", &["connection.json", "META-INF"]);
     let pkg = dir.path().join("bad.tgz");
     let run = ccaas(&["validate", s(&pkg), "--json"]);
     assert_eq!(run.code, 1);
@@ -806,9 +816,7 @@ fn simulate_fails_a_bad_connection_at_build() {
         "metadata.json",
         r#"{"type":"ccaas","label":"bad"}"#,
     );
-    let tar = |args: &[&str]| tar_in(dir.path(), args);
-    tar(&["cfz", "code.tar.gz", "connection.json"]);
-    tar(&["cfz", "bad.tgz", "metadata.json", "code.tar.gz"]);
+    seed_package(dir.path(), "bad.tgz", &["connection.json"]);
     let run = ccaas(&["simulate", s(&dir.path().join("bad.tgz"))]);
     expect(
         &run,
@@ -839,9 +847,7 @@ fn simulate_reports_a_package_no_builder_claims() {
         r#"{"type":"golang","label":"go_1"}"#,
     );
     write(dir.path(), "main.go", "package main");
-    let tar = |args: &[&str]| tar_in(dir.path(), args);
-    tar(&["cfz", "code.tar.gz", "main.go"]);
-    tar(&["cfz", "go.tgz", "metadata.json", "code.tar.gz"]);
+    seed_package(dir.path(), "go.tgz", &["main.go"]);
     let run = ccaas(&["simulate", s(&dir.path().join("go.tgz"))]);
     expect(
         &run,

@@ -5,7 +5,7 @@
 use ccaas_core::peer::CommandRun;
 use ccaas_testkit::{
     assert_no_key, assert_run, assert_stderr_has, fixture, json_string, mode, mtls_connection,
-    peer_env, run, tree, PeerDirs,
+    peer_env, run, same_file, tree, PeerDirs,
 };
 
 const BUILD: &str = env!("CARGO_BIN_EXE_ccaas-build");
@@ -392,6 +392,37 @@ fn tls_files_are_inlined_from_the_package() {
     // The shipped tls/ folder travels too; the key file stays private.
     assert_eq!(mode(&dirs.bld().join("tls/client.key")), 0o600);
     assert_eq!(mode(&dirs.bld().join("tls/ca.pem")), 0o640);
+}
+
+#[test]
+fn checked_files_are_hard_linked_from_src_not_copied() {
+    // SRC and BLD are siblings in the peer's scratch dir: the index and TLS
+    // files build has read and checked become BLD's without a data copy,
+    // with BLD's modes (the peer extracted them 0644).
+    let dirs = PeerDirs::ccaas();
+    dirs.write_src("connection.json", r#"{"address": "cc:9999", "tls_required": true, "client_auth_required": true, "root_cert_file": "tls/ca.pem", "client_cert_file": "tls/client.pem", "client_key_file": "tls/client.key"}"#);
+    for f in ["ca.pem", "client.pem", "client.key"] {
+        dirs.write_src(&format!("tls/{f}"), &fixture(&format!("tls/{f}")));
+    }
+    let index = "META-INF/statedb/couchdb/indexes/owner.json";
+    dirs.write_src(index, INDEX);
+    let out = build(&dirs, &[]);
+    assert_eq!(out.code, Some(0), "{:?}", out.stderr);
+    for (relative, want) in [
+        (index, 0o640),
+        ("tls/ca.pem", 0o640),
+        ("tls/client.key", 0o600),
+    ] {
+        let (src, bld) = (dirs.src().join(relative), dirs.bld().join(relative));
+        assert!(same_file(&src, &bld), "{relative} was copied, not linked");
+        assert_eq!(mode(&bld), want, "{relative}");
+    }
+    assert_eq!(bld_file(&dirs, index), INDEX);
+    // connection.json is rendered (PEMs inlined): written, not linked.
+    assert!(!same_file(
+        &dirs.src().join("connection.json"),
+        &dirs.bld().join("connection.json")
+    ));
 }
 
 #[test]

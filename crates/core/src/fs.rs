@@ -13,7 +13,7 @@
 
 use std::fs::{self as stdfs, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// An I/O failure, with the path it happened on.
@@ -91,14 +91,21 @@ impl FsError {
 }
 
 /// Opens a regular file for reading without following a symbolic link at
-/// its last component.
+/// its last component (and without waiting on a FIFO: it is refused like
+/// any special file).
 pub fn open_regular(path: &Path) -> Result<File, FsError> {
+    open_checked(path).map(|(file, _)| file)
+}
+
+fn open_checked(path: &Path) -> Result<(File, stdfs::Metadata), FsError> {
     let file = OpenOptions::new()
         .read(true)
-        .custom_flags(libc_o_nofollow())
+        // O_NONBLOCK: opening a FIFO returns at once (and is then refused);
+        // it changes nothing for reading a regular file.
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
         .map_err(|e| {
-            if e.raw_os_error() == Some(ELOOP) {
+            if e.raw_os_error() == Some(libc::ELOOP) {
                 FsError::Symlink {
                     path: path.to_owned(),
                 }
@@ -117,21 +124,54 @@ pub fn open_regular(path: &Path) -> Result<File, FsError> {
             path: path.to_owned(),
         });
     }
-    Ok(file)
+    Ok((file, meta))
 }
-
-// O_NOFOLLOW and ELOOP have these values on every Linux architecture we
-// ship for (x86_64, aarch64); the std library does not export them.
-const fn libc_o_nofollow() -> i32 {
-    0o400000
-}
-const ELOOP: i32 = 40;
 
 /// Reads a whole regular file of at most `limit` bytes, refusing symlinks.
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, FsError> {
-    let file = open_regular(path)?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
+    read_file(path, limit).map(|file| file.bytes)
+}
+
+/// A regular file read whole, and which file it was, so that
+/// [`link_or_write`] can hard-link it instead of writing its bytes again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadFile {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Everything it held.
+    pub bytes: Vec<u8>,
+    /// Which file it was, and when it was last written.
+    identity: FileIdentity,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileIdentity {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+}
+
+impl FileIdentity {
+    fn of(meta: &stdfs::Metadata) -> Self {
+        FileIdentity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+        }
+    }
+}
+
+/// Reads a whole regular file of at most `limit` bytes, refusing symlinks,
+/// and remembers which file it was.
+pub fn read_file(path: &Path, limit: u64) -> Result<ReadFile, FsError> {
+    let (file, meta) = open_checked(path)?;
+    // Room for the whole file and one byte more: one read for the data and
+    // one that finds the end (or the byte that makes it too large).
+    let expected = usize::try_from(meta.len().min(limit)).unwrap_or(0);
+    let mut bytes = Vec::with_capacity(expected.saturating_add(1));
+    file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|e| FsError::io("read", path, e))?;
     if bytes.len() as u64 > limit {
@@ -140,7 +180,59 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, FsError> {
             limit,
         });
     }
-    Ok(bytes)
+    Ok(ReadFile {
+        path: path.to_owned(),
+        bytes,
+        identity: FileIdentity::of(&meta),
+    })
+}
+
+/// How [`link_or_write`] put a file in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placed {
+    /// As a hard link to the file read: no data copied.
+    Linked,
+    /// As a new file holding the bytes read.
+    Written,
+}
+
+/// Puts what `file` held at `dest` (which must not exist) with exactly
+/// `mode`: as a hard link to the very file that was read when the file
+/// system allows it, else as a new file written with [`write_new`].
+///
+/// The link is kept only if `dest` then names the same file, unchanged
+/// since it was read (device, inode, size and modification time), and its
+/// mode could be set; setting it changes the mode of the source too, as
+/// both names are one file. Anything else (another file system, a file
+/// owned by someone else, a path that changed) falls back to writing the
+/// bytes that were read. Meant for a builder's scratch directories, which
+/// only the peer and its builder write.
+///
+/// ```
+/// use ccaas_core::fs::{self, Placed};
+///
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("a.json"), b"{}")?;
+/// let file = fs::read_file(&dir.path().join("a.json"), 1024)?;
+/// let placed = fs::link_or_write(&file, &dir.path().join("b.json"), 0o640)?;
+/// assert_eq!(placed, Placed::Linked);
+/// assert_eq!(std::fs::read(dir.path().join("b.json"))?, b"{}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn link_or_write(file: &ReadFile, dest: &Path, mode: u32) -> Result<Placed, FsError> {
+    if stdfs::hard_link(&file.path, dest).is_ok() {
+        let unchanged = stdfs::symlink_metadata(dest)
+            .ok()
+            .filter(|meta| FileIdentity::of(meta) == file.identity);
+        if let Some(meta) = unchanged {
+            if meta.mode() & 0o7777 == mode || set_mode(dest, mode).is_ok() {
+                return Ok(Placed::Linked);
+            }
+        }
+        stdfs::remove_file(dest).map_err(|e| FsError::io("remove", dest, e))?;
+    }
+    write_new(dest, &file.bytes, mode)?;
+    Ok(Placed::Written)
 }
 
 /// The kind of a directory entry, without following symbolic links.
@@ -242,7 +334,7 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
         .write(true)
         .create_new(true)
         .mode(mode)
-        .custom_flags(libc_o_nofollow())
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
         .map_err(|e| FsError::io("create", path, e))?;
     // The umask may have narrowed `mode`; set it exactly.
@@ -405,6 +497,70 @@ mod tests {
             Err(FsError::IsDir { .. })
         ));
         assert!(read_limited(&dir.path().join("missing"), 5).is_err_and(|e| e.is_not_found()));
+        Ok(())
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_waiting_for_a_writer() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let fifo = dir.path().join("connection.json");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status()?;
+        assert!(made.success());
+        assert!(matches!(
+            read_limited(&fifo, 100),
+            Err(FsError::Special { .. })
+        ));
+        Ok(())
+    }
+
+    fn read_one(dir: &Path, bytes: &[u8]) -> Result<ReadFile, Box<dyn std::error::Error>> {
+        let source = dir.join("source.json");
+        stdfs::write(&source, bytes)?;
+        stdfs::set_permissions(&source, stdfs::Permissions::from_mode(0o644))?;
+        Ok(read_file(&source, 100)?)
+    }
+
+    #[test]
+    fn link_or_write_links_the_file_read_with_the_mode_asked(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let file = read_one(dir.path(), b"{}")?;
+        let dest = dir.path().join("dest.json");
+        assert_eq!(link_or_write(&file, &dest, 0o600)?, Placed::Linked);
+        assert_eq!(stdfs::symlink_metadata(&dest)?.ino(), file.identity.ino);
+        assert_eq!(stdfs::metadata(&dest)?.permissions().mode() & 0o7777, 0o600);
+        Ok(())
+    }
+
+    #[test]
+    fn link_or_write_writes_what_was_read_when_the_source_changed(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        type Change = fn(&Path) -> io::Result<()>;
+        let changes: [(&str, Change); 3] = [
+            ("removed", |p| stdfs::remove_file(p)),
+            ("replaced by another file", |p| {
+                stdfs::write(p.with_extension("new"), b"{\"other\": 1}")?;
+                stdfs::rename(p.with_extension("new"), p)
+            }),
+            ("written to", |p| stdfs::write(p, b"{\"other\": 1}")),
+        ];
+        for (how, change) in changes {
+            let file = read_one(dir.path(), b"{}")?;
+            change(&file.path)?;
+            let dest = dir.path().join(format!("dest-{}.json", how.len()));
+            assert_eq!(
+                link_or_write(&file, &dest, 0o640)?,
+                Placed::Written,
+                "{how}"
+            );
+            assert_eq!(stdfs::read(&dest)?, b"{}", "{how}");
+            assert_eq!(
+                stdfs::metadata(&dest)?.permissions().mode() & 0o7777,
+                0o640,
+                "{how}"
+            );
+        }
         Ok(())
     }
 

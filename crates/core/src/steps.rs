@@ -300,14 +300,14 @@ fn collect_indexes(root: &Path, out: &mut Indexes) -> Result<(), StepError> {
         }
         for (relative, path) in fs::walk_files(&statedb)? {
             let relative = format!("statedb/{relative}");
-            let bytes = fs::read_limited(&path, MAX_INDEX_BYTES)?;
-            if let Err(source) = index::validate(&relative, &bytes) {
+            let file = fs::read_file(&path, MAX_INDEX_BYTES)?;
+            if let Err(source) = index::validate(&relative, &file.bytes) {
                 errors.push(StepError::Index {
                     root: root.join(folder),
                     source,
                 });
             } else if out
-                .insert(relative.clone(), (folder.to_owned(), bytes))
+                .insert(relative.clone(), (folder.to_owned(), file))
                 .is_some()
             {
                 errors.push(StepError::IndexTwice { path: relative });
@@ -329,7 +329,7 @@ fn collect_tls(root: &Path) -> Result<TlsFilesFound, StepError> {
     }
     fs::walk_files(&dir)?
         .into_iter()
-        .map(|(relative, path)| Ok((relative, fs::read_limited(&path, MAX_TLS_FILE_BYTES)?)))
+        .map(|(relative, path)| Ok((relative, fs::read_file(&path, MAX_TLS_FILE_BYTES)?)))
         .collect()
 }
 
@@ -374,8 +374,8 @@ impl Staging {
         self.dir.path()
     }
 
-    /// Writes `bytes` at `relative` inside the staging dir.
-    fn write(&self, relative: &str, bytes: &[u8], mode: u32) -> Result<(), FsError> {
+    /// Where `relative` goes inside the staging dir, its parents made.
+    fn prepare(&self, relative: &str) -> Result<PathBuf, FsError> {
         let path = self.path().join(relative);
         if let Some(parent) = path.parent() {
             // Each staging directory is made once, not once per file.
@@ -383,7 +383,18 @@ impl Staging {
                 fs::create_dir_all(parent, DIR_MODE)?;
             }
         }
-        fs::write_new(&path, bytes, mode)
+        Ok(path)
+    }
+
+    /// Writes `bytes` at `relative` inside the staging dir.
+    fn write(&self, relative: &str, bytes: &[u8], mode: u32) -> Result<(), FsError> {
+        fs::write_new(&self.prepare(relative)?, bytes, mode)
+    }
+
+    /// Puts a file that was read and checked at `relative`: hard-linked
+    /// when the file system allows, so its data is not copied.
+    fn place(&self, relative: &str, file: &fs::ReadFile, mode: u32) -> Result<(), FsError> {
+        fs::link_or_write(file, &self.prepare(relative)?, mode).map(drop)
     }
 
     /// Replaces `dest/relative` with the staged `relative` (or removes it
@@ -431,11 +442,15 @@ pub fn build(
     } = connection;
 
     let staging = Staging::new(bld, ".ccaas-build-")?;
-    for (relative, (folder, bytes)) in &indexes {
-        staging.write(&format!("{folder}/{relative}"), bytes, FILE_MODE)?;
+    for (relative, (folder, file)) in &indexes {
+        staging.place(&format!("{folder}/{relative}"), file, FILE_MODE)?;
     }
-    for (relative, bytes) in &tls {
-        staging.write(&format!("{TLS_FOLDER}/{relative}"), bytes, mode_for(bytes))?;
+    for (relative, file) in &tls {
+        staging.place(
+            &format!("{TLS_FOLDER}/{relative}"),
+            file,
+            mode_for(&file.bytes),
+        )?;
     }
     let json = connection.to_json();
     staging.write("connection.json", &json, mode_for(&json))?;
@@ -475,10 +490,11 @@ pub struct SourceCheck<
     pub tls: T,
 }
 
-/// Index files by path under `statedb/`'s parent, with their folder and bytes.
-pub type Indexes = BTreeMap<String, (String, Vec<u8>)>;
-/// TLS files by path under `tls/`, with their bytes.
-pub type TlsFilesFound = Vec<(String, Vec<u8>)>;
+/// Index files by path under `statedb/`'s parent, with their folder and
+/// what was read.
+pub type Indexes = BTreeMap<String, (String, fs::ReadFile)>;
+/// TLS files by path under `tls/`, with what was read.
+pub type TlsFilesFound = Vec<(String, fs::ReadFile)>;
 
 impl SourceCheck {
     /// Every part, or every problem found.
@@ -554,7 +570,7 @@ pub fn release(bld: &Path, release: &Path) -> Result<StepReport, StepError> {
     require_dir(bld, "build output (BLD)")?;
     require_dir(release, "release (RELEASE)")?;
     let conn_path = bld.join("connection.json");
-    let bytes = match fs::read_limited(&conn_path, MAX_CONNECTION_BYTES) {
+    let built = match fs::read_file(&conn_path, MAX_CONNECTION_BYTES) {
         Err(e) if e.is_not_found() => return Err(StepError::NotBuilt { path: conn_path }),
         other => other?,
     };
@@ -564,7 +580,7 @@ pub fn release(bld: &Path, release: &Path) -> Result<StepReport, StepError> {
         connection,
         warnings,
     } = connection::load(
-        &bytes,
+        &built.bytes,
         &LoadOptions {
             strict: true,
             ..LoadOptions::default()
@@ -579,18 +595,23 @@ pub fn release(bld: &Path, release: &Path) -> Result<StepReport, StepError> {
     let tls = collect_tls(bld)?;
 
     let staging = Staging::new(release, ".ccaas-release-")?;
-    for (relative, (_, bytes)) in &indexes {
-        staging.write(relative, bytes, FILE_MODE)?;
+    for (relative, (_, file)) in &indexes {
+        staging.place(relative, file, FILE_MODE)?;
     }
-    for (relative, bytes) in &tls {
-        staging.write(
+    for (relative, file) in &tls {
+        staging.place(
             &format!("{RELEASED_TLS}/{relative}"),
-            bytes,
-            mode_for(bytes),
+            file,
+            mode_for(&file.bytes),
         )?;
     }
     let json = connection.to_json();
-    staging.write(RELEASED_CONNECTION, &json, mode_for(&json))?;
+    if json == built.bytes {
+        // As this builder wrote it: the same file serves both.
+        staging.place(RELEASED_CONNECTION, &built, mode_for(&json))?;
+    } else {
+        staging.write(RELEASED_CONNECTION, &json, mode_for(&json))?;
+    }
 
     fs::remove_if_exists(&release.join(RELEASED_CONNECTION))?;
     staging.replace("statedb", release)?;

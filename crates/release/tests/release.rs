@@ -4,7 +4,7 @@
 use ccaas_core::peer::CommandRun;
 use ccaas_testkit::{
     assert_no_key, assert_run, assert_stderr_has, fixture, mode, mtls_connection, peer_env, run,
-    tree, PeerDirs,
+    same_file, tree, PeerDirs,
 };
 
 const RELEASE: &str = env!("CARGO_BIN_EXE_release");
@@ -71,6 +71,57 @@ fn releases_connection_indexes_and_tls() {
     assert_eq!(json["address"], "127.0.0.1:9999");
     assert_eq!(json["dial_timeout"], "10s");
     assert_no_key(&out.stderr.join("\n"));
+}
+
+#[test]
+fn files_of_this_builders_bld_are_hard_linked_not_copied() {
+    // BLD and RELEASE are siblings in the peer's scratch dir. A BLD written
+    // by this builder's build step: its connection.json is already in the
+    // released form, so it too is linked.
+    let dirs = PeerDirs::ccaas();
+    dirs.write_src("connection.json", &mtls_connection("127.0.0.1:9999"));
+    dirs.write_src("META-INF/statedb/couchdb/indexes/owner.json", INDEX);
+    dirs.write_src("tls/ca.pem", &fixture("tls/ca.pem"));
+    let settings = ccaas_core::steps::BuildSettings::default();
+    ccaas_core::steps::build(dirs.src(), dirs.metadata(), dirs.bld(), &settings).unwrap();
+    let out = release(&dirs);
+    assert_eq!(out.code, Some(0), "{:?}", out.stderr);
+    for (built, released, want) in [
+        (
+            "META-INF/statedb/couchdb/indexes/owner.json",
+            "statedb/couchdb/indexes/owner.json",
+            0o640,
+        ),
+        ("tls/ca.pem", "chaincode/server/tls/ca.pem", 0o640),
+        ("connection.json", "chaincode/server/connection.json", 0o600),
+    ] {
+        let released = dirs.release().join(released);
+        assert!(
+            same_file(&dirs.bld().join(built), &released),
+            "{built} was copied, not linked"
+        );
+        assert_eq!(mode(&released), want, "{built}");
+    }
+    assert_eq!(released(&dirs, "statedb/couchdb/indexes/owner.json"), INDEX);
+}
+
+#[test]
+fn a_hand_written_connection_json_is_released_in_canonical_form() {
+    // Not as this builder writes it (keys out of order, spaces): released
+    // re-serialised, so written, not linked.
+    let dirs = PeerDirs::ccaas();
+    dirs.write_bld(
+        "connection.json",
+        r#"{ "dial_timeout": "10s", "address": "127.0.0.1:9999" }"#,
+    );
+    let out = release(&dirs);
+    assert_eq!(out.code, Some(0), "{:?}", out.stderr);
+    let released = dirs.release().join("chaincode/server/connection.json");
+    assert!(!same_file(&dirs.bld().join("connection.json"), &released));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&released).unwrap()).unwrap();
+    assert_eq!(json["address"], "127.0.0.1:9999");
+    assert_eq!(json["tls_required"], false, "the defaults are written out");
 }
 
 #[test]

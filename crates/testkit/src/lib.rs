@@ -139,6 +139,16 @@ pub fn mode(path: &Path) -> u32 {
         & 0o7777
 }
 
+/// Whether `a` and `b` are one file (hard links to the same inode).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let id = |p: &Path| {
+        let m = std::fs::symlink_metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        (m.dev(), m.ino())
+    };
+    id(a) == id(b)
+}
+
 /// Every path under `root`, relative, sorted (for "nothing else written").
 pub fn tree(root: &Path) -> Vec<String> {
     fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) {

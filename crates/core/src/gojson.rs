@@ -92,7 +92,11 @@ pub fn fold_key(key: &str) -> String {
 
 /// Whether `key` in a document selects the struct field named `name`.
 pub fn key_matches(key: &str, name: &str) -> bool {
-    key == name || fold_key(key) == fold_key(name)
+    if key.is_ascii() && name.is_ascii() {
+        // Folding ASCII is upper-casing it: compare without allocating.
+        return key.eq_ignore_ascii_case(name);
+    }
+    fold_key(key) == fold_key(name)
 }
 
 impl JsonObject {
@@ -144,20 +148,15 @@ impl JsonObject {
     /// The member Go would decode into the field `name`: the last one whose
     /// key matches it case-insensitively.
     pub fn get(&self, name: &str) -> Option<&Field> {
-        let folded = fold_key(name);
-        self.fields
-            .iter()
-            .rev()
-            .find(|f| f.key == name || fold_key(&f.key) == folded)
+        self.fields.iter().rev().find(|f| key_matches(&f.key, name))
     }
 
     /// How many members select the field `name` (more than one means the
     /// document repeats it and only the last counts).
     pub fn count(&self, name: &str) -> usize {
-        let folded = fold_key(name);
         self.fields
             .iter()
-            .filter(|f| fold_key(&f.key) == folded)
+            .filter(|f| key_matches(&f.key, name))
             .count()
     }
 }

@@ -127,6 +127,30 @@ proptest! {
     }
 
     #[test]
+    fn key_matching_is_go_folding(
+        name in prop::sample::select(vec!["address", "dial_timeout", "client_key", "root_cert_file"]),
+        changes in prop::collection::vec(0u8..6, 14),
+    ) {
+        // A key made from the name: some letters upper-cased, `s` and `k`
+        // sometimes as U+017F and the Kelvin sign, sometimes one letter
+        // changed. The ASCII fast path of key_matches must agree with
+        // Go's folding on each.
+        let key: String = name
+            .chars()
+            .zip(changes.iter().chain(std::iter::repeat(&0)))
+            .map(|(c, change)| match (c, change) {
+                (_, 1) => c.to_ascii_uppercase(),
+                ('s', 2) => '\u{17F}',
+                ('k', 2) => '\u{212A}',
+                ('_', 3) => '-',
+                _ => c,
+            })
+            .collect();
+        let folded = ccaas_core::gojson::fold_key(&key) == ccaas_core::gojson::fold_key(name);
+        prop_assert_eq!(ccaas_core::gojson::key_matches(&key, name), folded, "{} vs {}", key, name);
+    }
+
+    #[test]
     fn go_duration_formats_and_parses_back(n in any::<i64>()) {
         let d = GoDuration::from_nanos(n);
         let text = d.to_string();

@@ -637,6 +637,25 @@ pub(crate) fn gzip<W: Write>(out: W) -> GzEncoder<W> {
         .write(out, Compression::new(6))
 }
 
+/// A tar writer into [`gzip`], through a buffer: `tar::Builder` writes each
+/// entry in small pieces (header, data, padding), and each write into the
+/// encoder costs a pass over its output buffer. The bytes are the same.
+pub(crate) fn tar_gz<W: Write>(out: W) -> tar::Builder<io::BufWriter<GzEncoder<W>>> {
+    tar::Builder::new(io::BufWriter::with_capacity(64 * 1024, gzip(out)))
+}
+
+/// Ends what [`tar_gz`] began: the tar's end blocks, the buffer, the gzip
+/// trailer. Returns the writer given to [`tar_gz`].
+pub(crate) fn finish_tar_gz<W: Write>(
+    builder: tar::Builder<io::BufWriter<GzEncoder<W>>>,
+) -> io::Result<W> {
+    builder
+        .into_inner()?
+        .into_inner()
+        .map_err(io::IntoInnerError::into_error)?
+        .finish()
+}
+
 /// A tar header with nothing that depends on the machine, the user or the
 /// clock: mtime 0, uid/gid 0, no user or group names.
 pub(crate) fn fixed_header(kind: tar::EntryType, size: u64, mode: u32) -> tar::Header {
@@ -653,7 +672,7 @@ pub(crate) fn fixed_header(kind: tar::EntryType, size: u64, mode: u32) -> tar::H
 /// Writes `tree` as a deterministic code.tar.gz: sorted entries, a directory
 /// entry (0755) before its contents, fixed headers, fixed gzip settings.
 pub fn write_code(tree: &CodeTree) -> Result<Vec<u8>, ArchiveError> {
-    let mut builder = tar::Builder::new(gzip(Vec::new()));
+    let mut builder = tar_gz(Vec::new());
     let mut dirs_done: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for (path, contents, mode) in tree.files() {
         let mut at = 0;
@@ -672,8 +691,7 @@ pub fn write_code(tree: &CodeTree) -> Result<Vec<u8>, ArchiveError> {
             .append_data(&mut header, path, contents)
             .map_err(ArchiveError::Write)?;
     }
-    let gz = builder.into_inner().map_err(ArchiveError::Write)?;
-    gz.finish().map_err(ArchiveError::Write)
+    finish_tar_gz(builder).map_err(ArchiveError::Write)
 }
 
 #[cfg(test)]

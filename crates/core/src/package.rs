@@ -91,6 +91,10 @@ pub enum PackageError {
     /// Writing failed.
     #[error("cannot write the package")]
     Write(#[source] io::Error),
+    /// The thread hashing the package stopped before the end (it cannot,
+    /// short of the system failing).
+    #[error("cannot compute the package ID: the hashing thread stopped")]
+    Hashing,
 }
 
 /// A package ID: `<label>:<hex SHA-256 of the package file>`.
@@ -152,26 +156,113 @@ pub struct PackageInfo {
 const CHUNK: usize = 256 * 1024;
 /// At most this many chunks wait for the hasher: bounds memory at ~4 MiB.
 const CHUNKS_IN_FLIGHT: usize = 16;
+/// Packages up to this size are hashed on the reading thread: a thread
+/// costs more than it saves on a package of a few kilobytes.
+const HASH_INLINE_UP_TO: u64 = 1024 * 1024;
 
-/// A reader that hands every byte it reads to a hashing thread, so that
-/// SHA-256 (on one core) and decompression (on another) overlap.
-struct Tee<R> {
+/// Where the bytes read are hashed: inline at first, on a thread of its own
+/// once the package proves large, so that SHA-256 (on one core) and
+/// decompression (on another) overlap.
+enum Hashing<'scope> {
+    Inline(Sha256, u64),
+    Thread {
+        to_hasher: SyncSender<Arc<Vec<u8>>>,
+        /// Buffers the hasher is done with, for reuse (no allocation or
+        /// zeroing per chunk).
+        returned: Receiver<Vec<u8>>,
+        hasher: std::thread::ScopedJoinHandle<'scope, Option<([u8; 32], u64)>>,
+    },
+}
+
+impl<'scope> Hashing<'scope> {
+    /// Hashes `chunk`, moving to a thread when the package passes
+    /// [`HASH_INLINE_UP_TO`].
+    fn feed<'env>(
+        &mut self,
+        chunk: &Arc<Vec<u8>>,
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+    ) {
+        match self {
+            Hashing::Inline(hasher, count) if *count + chunk.len() as u64 <= HASH_INLINE_UP_TO => {
+                hasher.update(chunk.as_slice());
+                *count += chunk.len() as u64;
+            }
+            Hashing::Inline(hasher, count) => {
+                // The hasher's state goes over once the thread runs: if no
+                // thread can be started, hashing simply stays here.
+                let (start, started) = sync_channel::<(Sha256, u64)>(1);
+                let (to_hasher, rx) = sync_channel::<Arc<Vec<u8>>>(CHUNKS_IN_FLIGHT);
+                let (give_back, returned) = sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
+                let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
+                    let (mut hasher, mut count) = started.recv().ok()?;
+                    for chunk in rx {
+                        hasher.update(chunk.as_slice());
+                        count += chunk.len() as u64;
+                        if let Ok(buffer) = Arc::try_unwrap(chunk) {
+                            let _ = give_back.try_send(buffer);
+                        }
+                    }
+                    Some((<[u8; 32]>::from(hasher.finalize()), count))
+                });
+                let Ok(thread) = spawned else {
+                    hasher.update(chunk.as_slice());
+                    *count += chunk.len() as u64;
+                    return;
+                };
+                let state = (std::mem::take(hasher), *count);
+                // The thread only stops when we drop the senders.
+                let _ = start.send(state);
+                let _ = to_hasher.send(Arc::clone(chunk));
+                *self = Hashing::Thread {
+                    to_hasher,
+                    returned,
+                    hasher: thread,
+                };
+            }
+            Hashing::Thread { to_hasher, .. } => {
+                let _ = to_hasher.send(Arc::clone(chunk));
+            }
+        }
+    }
+
+    /// A buffer the hasher has finished with, if any.
+    fn spare(&self) -> Option<Vec<u8>> {
+        match self {
+            Hashing::Thread { returned, .. } => returned.try_recv().ok(),
+            _ => None,
+        }
+    }
+
+    /// The hash and the number of bytes hashed.
+    fn finish(self) -> Option<([u8; 32], u64)> {
+        match self {
+            Hashing::Inline(hasher, count) => Some((hasher.finalize().into(), count)),
+            Hashing::Thread {
+                to_hasher, hasher, ..
+            } => {
+                drop(to_hasher);
+                hasher.join().ok().flatten()
+            }
+        }
+    }
+}
+
+/// A reader that hands every byte it reads to the hasher.
+struct Tee<'scope, 'env, R> {
     inner: R,
-    to_hasher: Option<SyncSender<Arc<Vec<u8>>>>,
-    /// Buffers the hasher is done with, for reuse (no allocation or zeroing
-    /// per chunk).
-    returned: Receiver<Vec<u8>>,
+    hashing: Hashing<'scope>,
+    scope: &'scope std::thread::Scope<'scope, 'env>,
     chunk: Arc<Vec<u8>>,
     pos: usize,
 }
 
-impl<R: Read> Tee<R> {
+impl<R: Read> Tee<'_, '_, R> {
     /// Reads the next chunk and hands it to the hasher; `false` at the end.
     fn refill(&mut self) -> io::Result<bool> {
         let old = std::mem::take(&mut self.chunk);
         let mut next = Arc::try_unwrap(old)
             .ok()
-            .or_else(|| self.returned.try_recv().ok())
+            .or_else(|| self.hashing.spare())
             .unwrap_or_default();
         if next.len() < CHUNK {
             next.resize(CHUNK, 0);
@@ -188,15 +279,12 @@ impl<R: Read> Tee<R> {
         if n == 0 {
             return Ok(false);
         }
-        if let Some(tx) = &self.to_hasher {
-            // The hasher only stops when we drop the sender.
-            let _ = tx.send(Arc::clone(&self.chunk));
-        }
+        self.hashing.feed(&self.chunk, self.scope);
         Ok(true)
     }
 }
 
-impl<R: Read> Read for Tee<R> {
+impl<R: Read> Read for Tee<'_, '_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let available = self.fill_buf()?;
         let n = buf.len().min(available.len());
@@ -206,7 +294,7 @@ impl<R: Read> Read for Tee<R> {
     }
 }
 
-impl<R: Read> BufRead for Tee<R> {
+impl<R: Read> BufRead for Tee<'_, '_, R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if self.pos == self.chunk.len() && !self.refill()? {
             return Ok(&[]);
@@ -269,24 +357,10 @@ where
     F: FnMut(&CodeEntry, &mut dyn Read) -> Result<(), ArchiveError>,
 {
     std::thread::scope(|scope| {
-        let (tx, rx) = sync_channel::<Arc<Vec<u8>>>(CHUNKS_IN_FLIGHT);
-        let (give_back, returned) = sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
-        let hasher = scope.spawn(move || {
-            let mut hasher = Sha256::new();
-            let mut count = 0u64;
-            for chunk in rx {
-                hasher.update(chunk.as_slice());
-                count += chunk.len() as u64;
-                if let Ok(buffer) = Arc::try_unwrap(chunk) {
-                    let _ = give_back.try_send(buffer);
-                }
-            }
-            (<[u8; 32]>::from(hasher.finalize()), count)
-        });
         let mut tee = Tee {
             inner: reader,
-            to_hasher: Some(tx),
-            returned,
+            hashing: Hashing::Inline(Sha256::new(), 0),
+            scope,
             chunk: Arc::new(Vec::new()),
             pos: 0,
         };
@@ -297,9 +371,9 @@ where
                     .map(|_| parsed)
                     .map_err(|e| PackageError::Corrupt(crate::report::sanitize(e)))
             });
-        drop(tee.to_hasher.take());
-        let (hash, count) = hasher.join().unwrap_or(([0; 32], 0));
+        let hashed = tee.hashing.finish();
         let (metadata_bytes, metadata, code_bytes, code, ignored) = parsed?;
+        let (hash, count) = hashed.ok_or(PackageError::Hashing)?;
         Ok(PackageInfo {
             id: PackageId {
                 label: metadata.label.clone(),
@@ -609,6 +683,46 @@ mod tests {
         assert_eq!(info.package_bytes, bytes.len() as u64);
         // Trailing bytes after the gzip stream are part of the hash too.
         assert_eq!(hash_stream(&bytes[..])?.0, id.hash);
+        Ok(())
+    }
+
+    #[test]
+    fn large_packages_are_hashed_on_a_thread_to_the_same_id() -> Result {
+        // Incompressible, so the package itself passes the inline limit and
+        // the hashing moves to its thread part-way.
+        let mut state = 0x9e37_79b9_u32;
+        let noise: Vec<u8> = (0..3 * HASH_INLINE_UP_TO)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state as u8
+            })
+            .collect();
+        let mut tree = CodeTree::new();
+        tree.add_file("connection.json", br#"{"address": "a:1"}"#.to_vec(), 0o644)?;
+        tree.add_file("noise.bin", noise, 0o644)?;
+        let meta = Metadata::new(Label::new("big_1")?, Dialect::Ccaas);
+        let mut bytes = Vec::new();
+        let id = write(&meta, &tree, &mut bytes)?;
+        assert!(bytes.len() as u64 > 2 * HASH_INLINE_UP_TO);
+        assert_eq!(id.hash, <[u8; 32]>::from(Sha256::digest(&bytes)));
+        // Read in odd-sized pieces, as a pipe would deliver them.
+        struct Dribble<'a>(&'a [u8]);
+        impl Read for Dribble<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = buf.len().min(self.0.len()).min(4093);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let info = read(Dribble(&bytes), &Limits::default(), |_, _| Ok(()))?;
+        assert_eq!(
+            (info.id, info.package_bytes),
+            (id.clone(), bytes.len() as u64)
+        );
+        assert_eq!(identify(&bytes[..], &Limits::default())?.id, id);
         Ok(())
     }
 

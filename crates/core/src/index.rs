@@ -103,6 +103,15 @@ fn valid_collection(name: &str) -> bool {
 /// Checks that `bytes` at `path` is an index the peer will create.
 pub fn validate(path: &str, bytes: &[u8]) -> Result<IndexScope, IndexError> {
     let scope = locate(path)?;
+    if !plain::accepts(bytes) {
+        check_fully(path, bytes)?;
+    }
+    Ok(scope)
+}
+
+/// The check of [`validate`], on a `Value` tree: decides every file and
+/// explains what is wrong.
+fn check_fully(path: &str, bytes: &[u8]) -> Result<(), IndexError> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         let text = e.to_string();
         IndexError::NotJson {
@@ -117,8 +126,7 @@ pub fn validate(path: &str, bytes: &[u8]) -> Result<IndexScope, IndexError> {
     check_definition(&value).map_err(|reason| IndexError::Shape {
         path: path.to_owned(),
         reason,
-    })?;
-    Ok(scope)
+    })
 }
 
 fn check_definition(value: &Value) -> Result<(), String> {
@@ -207,6 +215,266 @@ fn check_field(field: &Value) -> Result<(), String> {
             "each of `index.fields` must be a field name or {{\"<field>\": \"asc\"|\"desc\"}}, found {}",
             kind_of(other)
         )),
+    }
+}
+
+/// A typed pass that accepts a valid index definition without building a
+/// `serde_json::Value` tree (which was a sixth of build's instructions). It
+/// accepts only what [`check_fully`] accepts (a test holds it to that);
+/// whatever it declines, the full check decides and explains.
+mod plain {
+    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use std::fmt;
+
+    /// Whether `bytes` is a plain, valid index definition.
+    pub(super) fn accepts(bytes: &[u8]) -> bool {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        Check(Shape::Definition).deserialize(&mut de).is_ok() && de.end().is_ok()
+    }
+
+    /// What is expected at a place in the document.
+    #[derive(Clone, Copy)]
+    enum Shape {
+        Definition,
+        Index,
+        Fields,
+        Field,
+        Text,
+        Json,
+        SortOrder,
+        /// Any JSON value (`partial_filter_selector`), read in full so its
+        /// strings are checked as the full parse checks them.
+        Anything,
+    }
+
+    /// The known keys of an object, each with the shape of its value.
+    const DEFINITION_KEYS: &[(&str, Shape)] = &[
+        ("index", Shape::Index),
+        ("ddoc", Shape::Text),
+        ("name", Shape::Text),
+        ("type", Shape::Json),
+    ];
+    const INDEX_KEYS: &[(&str, Shape)] = &[
+        ("fields", Shape::Fields),
+        ("partial_filter_selector", Shape::Anything),
+    ];
+
+    fn decline<E: de::Error>() -> E {
+        E::custom("not a plain index definition")
+    }
+
+    struct Check(Shape);
+
+    impl<'de> DeserializeSeed<'de> for Check {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            match self.0 {
+                Shape::Definition | Shape::Index => d.deserialize_map(self),
+                Shape::Fields => d.deserialize_seq(self),
+                Shape::Text | Shape::Json | Shape::SortOrder => d.deserialize_str(self),
+                Shape::Field | Shape::Anything => d.deserialize_any(self),
+            }
+        }
+    }
+
+    impl<'de> Visitor<'de> for Check {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a plain index definition")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+            let ok = match self.0 {
+                Shape::Text | Shape::Field | Shape::Anything => true,
+                Shape::Json => v == "json",
+                Shape::SortOrder => v.eq_ignore_ascii_case("asc") || v.eq_ignore_ascii_case("desc"),
+                _ => false,
+            };
+            ok.then_some(()).ok_or_else(decline)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let element = match self.0 {
+                Shape::Fields => Shape::Field,
+                Shape::Anything => Shape::Anything,
+                _ => return Err(decline()),
+            };
+            while seq.next_element_seed(Check(element))?.is_some() {}
+            Ok(())
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let (keys, value) = match self.0 {
+                Shape::Definition => (DEFINITION_KEYS, None),
+                Shape::Index => (INDEX_KEYS, None),
+                Shape::Field => (&[][..], Some(Shape::SortOrder)),
+                Shape::Anything => (&[][..], Some(Shape::Anything)),
+                _ => return Err(decline()),
+            };
+            if let Some(value) = value {
+                // Any keys, every value of one shape.
+                while map.next_key_seed(Check(Shape::Anything))?.is_some() {
+                    map.next_value_seed(Check(value))?;
+                }
+                return Ok(());
+            }
+            // Every value must be right, so a repeated key is too (the full
+            // check takes the last).
+            let mut has_index = false;
+            while let Some(slot) = map.next_key_seed(KeyOf(keys))? {
+                map.next_value_seed(Check(keys[slot].1))?;
+                has_index |= slot == 0;
+            }
+            // A definition needs its `index`.
+            if matches!(self.0, Shape::Definition) && !has_index {
+                return Err(decline());
+            }
+            Ok(())
+        }
+
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+            self.scalar()
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+            self.scalar()
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+            self.scalar()
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+            self.scalar()
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            self.scalar()
+        }
+    }
+
+    impl Check {
+        /// A number, boolean or null: only inside `partial_filter_selector`.
+        fn scalar<E: de::Error>(self) -> Result<(), E> {
+            match self.0 {
+                Shape::Anything => Ok(()),
+                _ => Err(decline()),
+            }
+        }
+    }
+
+    /// A key of an object with known keys: its position among them.
+    struct KeyOf(&'static [(&'static str, Shape)]);
+
+    impl<'de> DeserializeSeed<'de> for KeyOf {
+        type Value = usize;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for KeyOf {
+        type Value = usize;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a known key")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<usize, E> {
+            self.0.iter().position(|(k, _)| *k == v).ok_or_else(decline)
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::accepts;
+        use proptest::prelude::*;
+        use proptest::strategy::ValueTree;
+
+        #[test]
+        fn plain_definitions_are_accepted_here() {
+            for json in [
+                r#"{"index":{"fields":["docType","owner"]},"ddoc":"d","name":"n","type":"json"}"#,
+                r#"{"index": {"fields": ["a", {"b": "DESC"}], "partial_filter_selector": {"x": [1, -2.5e3, null, true, "\u00e9"]}}}"#,
+                r#"  {"index": {}}  "#,
+            ] {
+                assert!(accepts(json.as_bytes()), "{json}");
+            }
+        }
+
+        /// JSON texts shaped like index definitions, right and wrong.
+        fn documents() -> impl Strategy<Value = String> {
+            let scalar = prop::sample::select(vec![
+                "\"json\"",
+                "\"text\"",
+                "\"asc\"",
+                "\"DeSc\"",
+                "\"up\"",
+                "\"a\\\"b\"",
+                "\"\\ud800\"",
+                "\"\\u00e9\"",
+                "1",
+                "-0",
+                "1e999",
+                "true",
+                "null",
+                "[]",
+                "{}",
+            ]);
+            let key = prop::sample::select(vec![
+                "index",
+                "ddoc",
+                "name",
+                "type",
+                "fields",
+                "partial_filter_selector",
+                "extra",
+                "\\u0069ndex",
+                "",
+            ]);
+            let leaf = scalar.prop_map(str::to_owned);
+            leaf.prop_recursive(4, 48, 6, move |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..5)
+                        .prop_map(|items| format!("[{}]", items.join(","))),
+                    prop::collection::vec((key.clone(), inner), 0..5).prop_map(|members| {
+                        let members: Vec<String> = members
+                            .into_iter()
+                            .map(|(k, v)| format!("\"{k}\": {v}"))
+                            .collect();
+                        format!("{{{}}}", members.join(", "))
+                    }),
+                ]
+            })
+        }
+
+        #[test]
+        fn accepts_only_what_the_full_check_accepts() {
+            // A fixed seed: the same 3,000 documents every run.
+            let mut runner = proptest::test_runner::TestRunner::deterministic();
+            let strategy = documents();
+            let mut accepted = 0;
+            for _ in 0..1000 {
+                let doc = strategy
+                    .new_tree(&mut runner)
+                    .map(|t| t.current())
+                    .unwrap_or_default();
+                // Bare, and inside an index, so deeper shapes are reached.
+                for text in [
+                    doc.clone(),
+                    format!(r#"{{"index": {doc}}}"#),
+                    format!(r#"{{"index": {{"fields": {doc}}}, "type": "json"}}"#),
+                ] {
+                    if accepts(text.as_bytes()) {
+                        accepted += 1;
+                        let full = super::super::check_fully("a.json", text.as_bytes());
+                        assert!(
+                            full.is_ok(),
+                            "accepted here, refused by the full check: {text} ({full:?})"
+                        );
+                    }
+                }
+            }
+            // The fast path is taken often enough for this to mean something.
+            assert!(accepted > 100, "only {accepted} of 3000 accepted");
+        }
     }
 }
 

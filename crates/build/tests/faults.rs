@@ -170,13 +170,15 @@ fn big_connection() -> String {
 fn build_disk_full_with_sigxfsz_ignored_is_a_clear_error() {
     let dirs = PeerDirs::ccaas();
     dirs.write_src("connection.json", &big_connection());
+    // Placed before connection.json fails: removed again with it.
+    dirs.write_src("META-INF/statedb/couchdb/indexes/owner.json", INDEX);
     let out = limited(BUILD, &[dirs.src(), dirs.metadata(), dirs.bld()], 64, true);
     assert_clear_failure("build", &out, "connection.json");
     assert!(!dirs.bld().join("connection.json").exists());
     assert_eq!(
         tree(dirs.bld()),
         Vec::<String>::new(),
-        "staging left behind"
+        "a failed step left files behind"
     );
     let again = build(&dirs);
     assert_eq!(again.code, Some(0), "{:?}", again.stderr);
@@ -204,13 +206,14 @@ fn release_disk_full_is_a_clear_error_or_a_clean_kill() {
         // Hand-written, not in built form: release must write its own copy
         // (a BLD of our build would be hard-linked, writing no data).
         dirs.write_bld("connection.json", &big_connection());
+        dirs.write_bld("META-INF/statedb/couchdb/indexes/owner.json", INDEX);
         let out = limited(&release_bin(), &[dirs.bld(), dirs.release()], 64, ignore);
         if ignore {
             assert_clear_failure("release", &out, "connection.json");
             assert_eq!(
                 tree(dirs.release()),
                 Vec::<String>::new(),
-                "staging left behind"
+                "a failed step left files behind"
             );
         } else {
             assert_eq!(out.code, None, "{:?}", out.stderr);

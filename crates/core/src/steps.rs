@@ -2,8 +2,9 @@
 //! BLD` and `release BLD RELEASE`. Each takes its directories and settings
 //! and returns what happened; the binaries only print and exit.
 //!
-//! Output is staged in a hidden directory beside its destination and moved
-//! into place with `connection.json` last, so a failed or killed step never
+//! Output goes into place with `connection.json` last, under a temporary
+//! name until it is whole (into a destination that already holds something,
+//! through a hidden staging directory), so a failed or killed step never
 //! leaves a connection.json the peer could pick up with the rest missing.
 //!
 //! ```
@@ -341,54 +342,90 @@ fn mode_for(bytes: &[u8]) -> u32 {
     }
 }
 
-/// A hidden directory where a step's output is assembled before it is moved
-/// into place. Removed on drop.
+/// Where a step assembles its output, so that the destination never holds a
+/// `connection.json` the peer could pick up with the rest missing.
+///
+/// Into an empty destination (the peer always gives one), files go straight
+/// to their place, and the marker (`connection.json`) last, through a
+/// temporary name; if the step fails, what it made is removed again. Into a
+/// destination that already holds something (a re-run), the output is
+/// assembled in a hidden directory beside it and moved in, the marker last.
+/// A killed step leaves at most files without a marker, which the next run
+/// replaces.
 struct Staging {
-    dir: tempfile::TempDir,
-    made: std::cell::RefCell<std::collections::HashSet<PathBuf>>,
+    /// The destination.
+    dest: PathBuf,
+    /// The hidden directory output is assembled in, or `None` when it goes
+    /// straight to `dest`.
+    staged: Option<tempfile::TempDir>,
+    /// Names beginning with this are ours (staging dirs, the temporary marker).
+    prefix: &'static str,
+    /// Directories made so far (each once, not once per file).
+    made: std::cell::RefCell<Vec<PathBuf>>,
+    /// The top-level entries made in `dest` directly, removed if the step
+    /// fails before [`Staging::commit`].
+    made_in_dest: std::cell::RefCell<Vec<PathBuf>>,
+    committed: bool,
 }
 
 impl Staging {
-    /// Removes leftovers of killed runs, then makes a new staging dir.
-    fn new(parent: &Path, prefix: &str) -> Result<Self, FsError> {
-        for path in fs::sorted_entries(parent)? {
+    /// Removes leftovers of killed runs, then decides where output goes.
+    fn new(dest: &Path, prefix: &'static str) -> Result<Self, FsError> {
+        let mut occupied = false;
+        for path in fs::sorted_entries(dest)? {
             let stale = path
                 .file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with(prefix));
             if stale {
                 fs::remove_if_exists(&path)?;
+            } else {
+                occupied = true;
             }
         }
-        let dir = tempfile::Builder::new()
-            .prefix(prefix)
-            .tempdir_in(parent)
-            .map_err(|e| FsError::io("create a staging directory in", parent, e))?;
-        fs::set_mode(dir.path(), DIR_MODE)?;
+        let staged = if occupied {
+            let dir = tempfile::Builder::new()
+                .prefix(prefix)
+                .tempdir_in(dest)
+                .map_err(|e| FsError::io("create a staging directory in", dest, e))?;
+            fs::set_mode(dir.path(), DIR_MODE)?;
+            Some(dir)
+        } else {
+            None
+        };
         Ok(Staging {
-            dir,
+            dest: dest.to_owned(),
+            staged,
+            prefix,
             made: Default::default(),
+            made_in_dest: Default::default(),
+            committed: false,
         })
     }
 
-    fn path(&self) -> &Path {
-        self.dir.path()
+    /// Where output is assembled: the staging dir or the destination.
+    fn root(&self) -> &Path {
+        self.staged.as_ref().map_or(&self.dest, |dir| dir.path())
     }
 
-    /// Where `relative` goes inside the staging dir, its parents made.
+    /// Where `relative` goes while the output is assembled, its parents made.
     fn prepare(&self, relative: &str) -> Result<PathBuf, FsError> {
-        let path = self.path().join(relative);
+        let path = self.root().join(relative);
+        if self.staged.is_none() {
+            let top = relative.split('/').next().unwrap_or(relative);
+            let top = self.dest.join(top);
+            let mut made = self.made_in_dest.borrow_mut();
+            if !made.contains(&top) {
+                made.push(top);
+            }
+        }
         if let Some(parent) = path.parent() {
-            // Each staging directory is made once, not once per file.
-            if self.made.borrow_mut().insert(parent.to_owned()) {
+            let mut made = self.made.borrow_mut();
+            if parent != self.root() && !made.iter().any(|d| d == parent) {
                 fs::create_dir_all(parent, DIR_MODE)?;
+                made.push(parent.to_owned());
             }
         }
         Ok(path)
-    }
-
-    /// Writes `bytes` at `relative` inside the staging dir.
-    fn write(&self, relative: &str, bytes: &[u8], mode: u32) -> Result<(), FsError> {
-        fs::write_new(&self.prepare(relative)?, bytes, mode)
     }
 
     /// Puts a file that was read and checked at `relative`: hard-linked
@@ -397,19 +434,58 @@ impl Staging {
         fs::link_or_write(file, &self.prepare(relative)?, mode).map(drop)
     }
 
-    /// Replaces `dest/relative` with the staged `relative` (or removes it
-    /// when nothing was staged there).
-    fn replace(&self, relative: &str, dest: &Path) -> Result<(), FsError> {
-        let target = dest.join(relative);
-        fs::remove_if_exists(&target)?;
-        let staged = self.path().join(relative);
-        if fs::entry_kind(&staged)?.is_some() {
-            if let Some(parent) = target.parent() {
-                fs::create_dir_all(parent, DIR_MODE)?;
+    /// Puts the output in place: the `folders` that were assembled, then
+    /// the marker at `marker`, made by `make_marker` at the path it is given.
+    /// A folder of the destination that this output has none of is removed.
+    fn commit(
+        mut self,
+        folders: &[&str],
+        marker: &str,
+        make_marker: impl FnOnce(&Path) -> Result<(), FsError>,
+    ) -> Result<(), FsError> {
+        let target = self.dest.join(marker);
+        match &self.staged {
+            None => {
+                // Made under a temporary name, so that it appears whole.
+                self.prepare(marker)?;
+                let name = marker.rsplit('/').next().unwrap_or(marker);
+                let temporary = self.dest.join(format!("{}{name}", self.prefix));
+                self.made_in_dest.borrow_mut().push(temporary.clone());
+                make_marker(&temporary)?;
+                fs::rename(&temporary, &target)?;
             }
-            fs::rename(&staged, &target)?;
+            Some(dir) => {
+                let staged_marker = self.prepare(marker)?;
+                make_marker(&staged_marker)?;
+                // The marker goes first out and last in.
+                fs::remove_if_exists(&target)?;
+                for relative in folders.iter().chain([&marker]) {
+                    let target = self.dest.join(relative);
+                    fs::remove_if_exists(&target)?;
+                    let staged = dir.path().join(relative);
+                    if fs::entry_kind(&staged)?.is_some() {
+                        if let Some(parent) = target.parent() {
+                            fs::create_dir_all(parent, DIR_MODE)?;
+                        }
+                        fs::rename(&staged, &target)?;
+                    }
+                }
+            }
         }
+        self.committed = true;
         Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        // A failed step into an empty destination leaves it empty again (a
+        // staging dir removes itself).
+        if !self.committed {
+            for path in self.made_in_dest.borrow().iter() {
+                let _ = fs::remove_if_exists(path);
+            }
+        }
     }
 }
 
@@ -441,26 +517,22 @@ pub fn build(
         warnings,
     } = connection;
 
-    let staging = Staging::new(bld, ".ccaas-build-")?;
+    let output = Staging::new(bld, ".ccaas-build-")?;
     for (relative, (folder, file)) in &indexes {
-        staging.place(&format!("{folder}/{relative}"), file, FILE_MODE)?;
+        output.place(&format!("{folder}/{relative}"), file, FILE_MODE)?;
     }
     for (relative, file) in &tls {
-        staging.place(
+        output.place(
             &format!("{TLS_FOLDER}/{relative}"),
             file,
             mode_for(&file.bytes),
         )?;
     }
     let json = connection.to_json();
-    staging.write("connection.json", &json, mode_for(&json))?;
-
-    // connection.json goes first out and last in: it marks a complete build.
-    fs::remove_if_exists(&bld.join("connection.json"))?;
-    for folder in METADATA_FOLDERS.iter().chain([&TLS_FOLDER]) {
-        staging.replace(folder, bld)?;
-    }
-    staging.replace("connection.json", bld)?;
+    let folders = [METADATA_FOLDERS[0], METADATA_FOLDERS[1], TLS_FOLDER];
+    output.commit(&folders, "connection.json", |at| {
+        fs::write_new(at, &json, mode_for(&json))
+    })?;
 
     Ok(StepReport {
         label: Some(meta.label),
@@ -594,29 +666,26 @@ pub fn release(bld: &Path, release: &Path) -> Result<StepReport, StepError> {
     collect_indexes(bld, &mut indexes)?;
     let tls = collect_tls(bld)?;
 
-    let staging = Staging::new(release, ".ccaas-release-")?;
+    let output = Staging::new(release, ".ccaas-release-")?;
     for (relative, (_, file)) in &indexes {
-        staging.place(relative, file, FILE_MODE)?;
+        output.place(relative, file, FILE_MODE)?;
     }
     for (relative, file) in &tls {
-        staging.place(
+        output.place(
             &format!("{RELEASED_TLS}/{relative}"),
             file,
             mode_for(&file.bytes),
         )?;
     }
     let json = connection.to_json();
-    if json == built.bytes {
-        // As this builder wrote it: the same file serves both.
-        staging.place(RELEASED_CONNECTION, &built, mode_for(&json))?;
-    } else {
-        staging.write(RELEASED_CONNECTION, &json, mode_for(&json))?;
-    }
-
-    fs::remove_if_exists(&release.join(RELEASED_CONNECTION))?;
-    staging.replace("statedb", release)?;
-    staging.replace(RELEASED_TLS, release)?;
-    staging.replace(RELEASED_CONNECTION, release)?;
+    output.commit(&["statedb", RELEASED_TLS], RELEASED_CONNECTION, |at| {
+        if json == built.bytes {
+            // As this builder wrote it: the same file serves both.
+            fs::link_or_write(&built, at, mode_for(&json)).map(drop)
+        } else {
+            fs::write_new(at, &json, mode_for(&json))
+        }
+    })?;
     for dir in ["chaincode", "chaincode/server"] {
         fs::set_mode(&release.join(dir), DIR_MODE)?;
     }

@@ -376,13 +376,19 @@ fn symlinks_in_src_are_never_followed() {
     }
 }
 
-#[test]
-fn tls_files_are_inlined_from_the_package() {
-    let dirs = PeerDirs::ccaas();
+/// A connection.json with mutual TLS naming the three files it ships in
+/// `tls/`.
+fn ship_tls_files(dirs: &PeerDirs) {
     dirs.write_src("connection.json", r#"{"address": "cc:9999", "tls_required": true, "client_auth_required": true, "root_cert_file": "tls/ca.pem", "client_cert_file": "tls/client.pem", "client_key_file": "tls/client.key"}"#);
     for f in ["ca.pem", "client.pem", "client.key"] {
         dirs.write_src(&format!("tls/{f}"), &fixture(&format!("tls/{f}")));
     }
+}
+
+#[test]
+fn tls_files_are_inlined_from_the_package() {
+    let dirs = PeerDirs::ccaas();
+    ship_tls_files(&dirs);
     let out = build(&dirs, &[]);
     assert_run(&out, 0, &["build: `test_1.0` (ccaas): address cc:9999, TLS mutual, dial timeout 3s, 0 CouchDB indexes, 3 TLS files"]);
     let json: serde_json::Value =
@@ -400,10 +406,7 @@ fn checked_files_are_hard_linked_from_src_not_copied() {
     // files build has read and checked become BLD's without a data copy,
     // with BLD's modes (the peer extracted them 0644).
     let dirs = PeerDirs::ccaas();
-    dirs.write_src("connection.json", r#"{"address": "cc:9999", "tls_required": true, "client_auth_required": true, "root_cert_file": "tls/ca.pem", "client_cert_file": "tls/client.pem", "client_key_file": "tls/client.key"}"#);
-    for f in ["ca.pem", "client.pem", "client.key"] {
-        dirs.write_src(&format!("tls/{f}"), &fixture(&format!("tls/{f}")));
-    }
+    ship_tls_files(&dirs);
     let index = "META-INF/statedb/couchdb/indexes/owner.json";
     dirs.write_src(index, INDEX);
     let out = build(&dirs, &[]);

@@ -112,6 +112,7 @@ fn connection_bench(c: &mut Criterion) {
         config: Some(&config),
         strict: true,
         tls_files: None,
+        built: false,
     };
     let mut group = c.benchmark_group("connection");
     group.throughput(Throughput::Elements(1));

@@ -133,6 +133,14 @@ pub enum ConnectionError {
         /// The reference.
         path: String,
     },
+    /// A template in a build step's output (release).
+    #[error("key `{key}` is still a template (`{text}`): only the build step renders templates (this BLD was not written by it; rebuild)")]
+    NotRendered {
+        /// The key.
+        key: String,
+        /// The template text (`<redacted>` for `client_key`).
+        text: String,
+    },
     /// A template could not be rendered.
     #[error("key `{key}`: {source}")]
     Template {
@@ -305,6 +313,10 @@ pub struct LoadOptions<'a> {
     pub strict: bool,
     /// Where `*_file` references are read; `None` leaves them as they are.
     pub tls_files: Option<&'a TlsFiles>,
+    /// The file is a build step's output, loaded again by release: a
+    /// template there is one the build step never rendered, and is reported
+    /// as that (not as a missing `CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG`).
+    pub built: bool,
 }
 
 /// A connection.json that passed every check, with the warnings found.
@@ -488,6 +500,17 @@ impl Loader<'_, '_> {
                 },
             });
             return Text::Template(s.to_owned());
+        }
+        if self.options.config.is_none() && self.options.built {
+            self.problems.push(ConnectionError::NotRendered {
+                key: key.to_owned(),
+                text: if name == "client_key" {
+                    "<redacted>".into()
+                } else {
+                    crate::report::shorten(s)
+                },
+            });
+            return Text::Invalid;
         }
         match template::render(s, self.options.config) {
             Ok(text) => Text::Rendered(text.into_owned()),

@@ -368,6 +368,7 @@ pub fn examine_connection(path: &Path, bytes: &[u8], options: &ExamineOptions) -
         config: config.as_ref(),
         strict: false,
         tls_files: Some(&tls_files),
+        built: false,
     };
     match connection::load(bytes, &load) {
         Ok(checked) => {

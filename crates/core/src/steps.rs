@@ -611,6 +611,7 @@ pub fn check_source(src: &Path, settings: &BuildSettings) -> Result<SourceCheck,
                 config: config.as_ref(),
                 strict: !settings.ahead_of_peer,
                 tls_files: Some(&tls_files),
+                built: false,
             };
             connection::load(&bytes, &options).map_err(|rejected| StepError::Connection {
                 path: connection_path.clone(),
@@ -655,6 +656,7 @@ pub fn release(bld: &Path, release: &Path) -> Result<StepReport, StepError> {
         &built.bytes,
         &LoadOptions {
             strict: true,
+            built: true,
             ..LoadOptions::default()
         },
     )

@@ -1203,6 +1203,7 @@ fn connection_json_of_the_wrong_shape_is_rejected_by_load() {
             config: Some(&config),
             strict: true,
             tls_files: None,
+            built: false,
         };
         let rejected = match connection::load(&bytes, &options) {
             Ok(c) => panic!("{case}: accepted: {:?}", c.connection),
@@ -1272,6 +1273,7 @@ fn template_expansion_is_bounded() {
         config: Some(&config),
         strict: true,
         tls_files: None,
+        built: false,
     };
     let rejected = match connection::load(bytes.as_bytes(), &options) {
         Ok(c) => panic!(
@@ -1425,6 +1427,7 @@ fn fuzz_regressions_connection_load_and_canonical_round_trip() {
                 config: config.as_ref(),
                 strict,
                 tls_files: None,
+                built: false,
             };
             if let Ok(checked) = connection::load(json, &options) {
                 let again = connection::load(&checked.connection.to_json(), &options)

@@ -154,6 +154,28 @@ fn refuses_the_empty_dial_timeout_fabrics_builder_writes() {
 }
 
 #[test]
+fn a_template_left_in_bld_is_reported_as_unrendered_whatever_the_environment() {
+    // A BLD our build did not write: release renders nothing, with or
+    // without the config in its environment, and says so.
+    for env in [
+        vec![],
+        vec![(
+            "CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG",
+            r#"{"peername":"peer0"}"#,
+        )],
+    ] {
+        let dirs = PeerDirs::ccaas();
+        dirs.write_bld("connection.json", r#"{"address": "{{.peername}}-cc:9999"}"#);
+        let out = run(RELEASE, &[dirs.bld(), dirs.release()], &peer_env(&env));
+        assert_run(&out, 1, &[&format!(
+            "release: error: `{}`: key `address` is still a template (`{{{{.peername}}}}-cc:9999`): only the build step renders templates (this BLD was not written by it; rebuild)",
+            dirs.bld().join("connection.json").display()
+        )]);
+        assert_eq!(tree(dirs.release()), Vec::<String>::new());
+    }
+}
+
+#[test]
 fn missing_connection_json_fails_with_one_line() {
     let dirs = PeerDirs::ccaas();
     assert_run(&release(&dirs), 1, &[&format!(

@@ -388,6 +388,7 @@ fn templates_render_in_every_string_field() -> Result<(), Box<dyn std::error::Er
         config: Some(&config),
         strict: true,
         tls_files: None,
+        built: false,
     };
     let c = load(br#"{"address": "{{.peer}}-cc:9999", "dial_timeout": "{{ .t }}", "tls_required": "{{.tls}}"}"#, &opts)?;
     assert_eq!(c.connection.address, "peer0-cc:9999");
@@ -401,6 +402,7 @@ fn template_missing_key_names_key_and_field() -> Result<(), Box<dyn std::error::
         config: Some(&config),
         strict: true,
         tls_files: None,
+        built: false,
     };
     let err = load(br#"{"address": "{{.peer}}:1"}"#, &opts)
         .map(|_| ())
@@ -441,6 +443,7 @@ fn tls_files_are_inlined() -> Result<(), Box<dyn std::error::Error>> {
         tls_files: Some(&files),
         strict: true,
         config: None,
+        built: false,
     };
     let c = load(
         br#"{"address": "a:1", "tls_required": true, "root_cert_file": "tls/ca.pem"}"#,
@@ -492,6 +495,7 @@ fn tls_files_are_not_read_when_tls_is_off() -> Result<(), Box<dyn std::error::Er
         tls_files: Some(&files),
         strict: true,
         config: None,
+        built: false,
     };
     let c = load(
         br#"{"address": "a:1", "root_cert_file": "missing.pem"}"#,
@@ -523,6 +527,7 @@ fn unreadable_tls_file_is_reported_once() -> Result<(), Box<dyn std::error::Erro
         tls_files: Some(&files),
         strict: true,
         config: None,
+        built: false,
     };
     let err = load(
         br#"{"address": "a:1", "tls_required": true, "root_cert_file": "missing.pem"}"#,
@@ -568,6 +573,7 @@ fn templated_booleans_are_not_a_mistake() -> Result<(), Box<dyn std::error::Erro
         config: Some(&config),
         strict: true,
         tls_files: None,
+        built: false,
     };
     let c = load(br#"{"address": "a:1", "tls_required": "{{.tls}}"}"#, &opts)?;
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);

@@ -322,17 +322,16 @@ fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
     }
     let id = compose::write_package(&composed, &args.output)?;
     eprintln!(
-        "ccaas: wrote `{}`: type {}, address {}, TLS {}, {} CouchDB index{}",
+        "ccaas: wrote `{}`: type {}, address {}, TLS {}, {}",
         args.output.display(),
         composed.metadata.chaincode_type,
         ccaas_core::report::shorten(&composed.connection.address),
         composed.connection.tls_mode(),
-        composed.indexes.len(),
-        if composed.indexes.len() == 1 {
-            ""
-        } else {
-            "es"
-        }
+        ccaas_core::report::count(
+            composed.indexes.len() as u64,
+            "CouchDB index",
+            "CouchDB indexes"
+        ),
     );
     println!("{id}");
     Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 
 use ccaas_core::examine::{Examination, FileKind, Finding};
 use ccaas_core::index::IndexScope;
+use ccaas_core::report::count;
 use ccaas_core::simulate::{Simulation, Verdict};
 use std::fmt::Write;
 use std::path::Path;
@@ -51,9 +52,9 @@ pub fn inspection(path: &Path, exam: &Examination) -> String {
     if exam.kind == FileKind::Package && exam.id.is_some() {
         let _ = writeln!(
             out,
-            "code.tar.gz   {} files, {} directories, {}",
-            exam.code.files,
-            exam.code.dirs,
+            "code.tar.gz   {}, {}, {}",
+            count(exam.code.files, "file", "files"),
+            count(exam.code.dirs, "directory", "directories"),
             size(exam.code.bytes)
         );
         for entry in &exam.entries {
@@ -139,10 +140,10 @@ pub fn validation(path: &Path, exam: &Examination) -> String {
         .unwrap_or_default();
     let _ = writeln!(
         out,
-        "{}: {what}{id}: {errors} error{}, {warnings} warning{}: {verdict}",
+        "{}: {what}{id}: {}, {}: {verdict}",
         path.display(),
-        if errors == 1 { "" } else { "s" },
-        if warnings == 1 { "" } else { "s" }
+        count(errors as u64, "error", "errors"),
+        count(warnings as u64, "warning", "warnings"),
     );
     out
 }

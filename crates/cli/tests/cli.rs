@@ -576,6 +576,25 @@ fn inspect_shows_everything_but_the_key() {
 }
 
 #[test]
+fn inspect_counts_in_words_that_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = make_package(dir.path(), "one", &[]);
+    expect(
+        &ccaas(&["inspect", s(&one)]),
+        0,
+        &["code.tar.gz   1 file, 0 directories, "],
+        &[],
+    );
+    let sample = repo_root().join("fixtures/sample/basic_1.0.tgz");
+    expect(
+        &ccaas(&["inspect", s(&sample)]),
+        0,
+        &["code.tar.gz   6 files, 5 directories, "],
+        &[],
+    );
+}
+
+#[test]
 fn inspect_of_a_non_package_fails() {
     let dir = tempfile::tempdir().unwrap();
     let junk = write(dir.path(), "junk.tgz", "{}");

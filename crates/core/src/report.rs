@@ -10,6 +10,18 @@
 
 use std::error::Error;
 
+/// `n` and the noun that goes with it: `1 file`, `3 files`, `0 files`.
+///
+/// ```
+/// use ccaas_core::report::count;
+///
+/// assert_eq!(count(1, "CouchDB index", "CouchDB indexes"), "1 CouchDB index");
+/// assert_eq!(count(20, "CouchDB index", "CouchDB indexes"), "20 CouchDB indexes");
+/// ```
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The error's message followed by each of its sources, joined by `: `.
 /// A source whose text the message already holds is skipped.
 pub fn chain(err: &dyn Error) -> String {

@@ -33,6 +33,7 @@ use crate::connection::{
 use crate::fs::{self, FsError};
 use crate::index::{self, IndexError, MAX_INDEX_BYTES};
 use crate::metadata::{Dialect, MetadataError, RawMetadata, MAX_METADATA_BYTES};
+use crate::report::count;
 use crate::template::{TemplateConfig, TemplateError};
 use crate::tls_files::{TlsFiles, MAX_TLS_FILE_BYTES};
 use std::collections::BTreeMap;
@@ -255,19 +256,15 @@ impl StepReport {
             _ => String::new(),
         };
         line.push_str(&format!(
-            "address {}, TLS {}, dial timeout {}, {} CouchDB index{}",
+            "address {}, TLS {}, dial timeout {}, {}",
             crate::report::shorten(&c.address),
             c.tls_mode(),
             c.effective_dial_timeout(),
-            self.indexes,
-            if self.indexes == 1 { "" } else { "es" }
+            count(self.indexes as u64, "CouchDB index", "CouchDB indexes"),
         ));
         if self.tls_files > 0 {
-            line.push_str(&format!(
-                ", {} TLS file{}",
-                self.tls_files,
-                if self.tls_files == 1 { "" } else { "s" }
-            ));
+            line.push_str(", ");
+            line.push_str(&count(self.tls_files as u64, "TLS file", "TLS files"));
         }
         line
     }

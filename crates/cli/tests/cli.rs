@@ -1097,5 +1097,22 @@ fn limits_can_be_changed_on_the_command_line() {
         &[],
     );
     let run = ccaas(&["validate", s(&pkg), "--max-code-bytes", "100"]);
-    expect(&run, 1, &["has more than 100 expanded bytes"], &[]);
+    // A bound of ours, not a rule of the peer's: it would read on.
+    expect(
+        &run,
+        1,
+        &[
+            "has more than 100 expanded bytes",
+            "(the peer sets no such limit and would read on)",
+        ],
+        &[],
+    );
+    let v = json(&ccaas(&[
+        "validate",
+        s(&pkg),
+        "--max-code-bytes",
+        "100",
+        "--json",
+    ]));
+    assert_eq!(v["findings"][0]["peer"], "no-limit");
 }

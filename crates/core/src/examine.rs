@@ -306,7 +306,7 @@ pub fn examine_file(path: &Path, options: &ExamineOptions) -> Result<Examination
         exam.error(
             &path.display().to_string(),
             too_large.to_string(),
-            PeerOutcome::RejectsInstall,
+            PeerOutcome::NoLimit,
         );
         return Ok(exam);
     }
@@ -404,11 +404,12 @@ pub fn examine_package(path: &Path, options: &ExamineOptions) -> Result<Examinat
     let info = match read {
         Ok(info) => info,
         Err(e) => {
-            exam.error(
-                &path.display().to_string(),
-                crate::report::chain(&e),
-                PeerOutcome::RejectsInstall,
-            );
+            let peer = if e.is_limit() {
+                PeerOutcome::NoLimit
+            } else {
+                PeerOutcome::RejectsInstall
+            };
+            exam.error(&path.display().to_string(), crate::report::chain(&e), peer);
             return Ok(exam);
         }
     };

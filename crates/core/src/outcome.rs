@@ -21,6 +21,9 @@ pub enum PeerOutcome {
     Ignores,
     /// The peer accepts it; this is advice.
     Accepts,
+    /// Past one of this builder's bounds on sizes and counts: the peer has
+    /// none and would read on, for as long as memory and disk last.
+    NoLimit,
 }
 
 impl PeerOutcome {
@@ -40,6 +43,7 @@ impl PeerOutcome {
             PeerOutcome::FailsAtLaunch => "on its own, the peer would fail at the first invoke",
             PeerOutcome::Ignores => "the peer silently ignores it",
             PeerOutcome::Accepts => "the peer accepts it",
+            PeerOutcome::NoLimit => "the peer sets no such limit and would read on",
         }
     }
 
@@ -50,6 +54,7 @@ impl PeerOutcome {
             PeerOutcome::FailsAtLaunch => "fails-at-launch",
             PeerOutcome::Ignores => "ignores",
             PeerOutcome::Accepts => "accepts",
+            PeerOutcome::NoLimit => "no-limit",
         }
     }
 }

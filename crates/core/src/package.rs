@@ -97,6 +97,19 @@ pub enum PackageError {
     Hashing,
 }
 
+impl PackageError {
+    /// Whether this is one of our bounds on sizes and counts (the peer has
+    /// none), not a rule of the peer's.
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self,
+            PackageError::TooLarge { .. }
+                | PackageError::MetadataTooLarge { .. }
+                | PackageError::Code(ArchiveError::Limit { .. })
+        )
+    }
+}
+
 /// A package ID: `<label>:<hex SHA-256 of the package file>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PackageId {

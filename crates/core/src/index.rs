@@ -245,7 +245,14 @@ mod plain {
         /// Any JSON value (`partial_filter_selector`), read in full so its
         /// strings are checked as the full parse checks them.
         Anything,
+        /// The text of a number, in serde_json's `arbitrary_precision` form.
+        NumberText,
     }
+
+    /// With serde_json's `arbitrary_precision`, a number reaches a visitor
+    /// as a map of this one key to the number's text, and the full parse
+    /// reads any object whose first key is this as a number too.
+    const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
     /// The known keys of an object, each with the shape of its value.
     const DEFINITION_KEYS: &[(&str, Shape)] = &[
@@ -271,7 +278,9 @@ mod plain {
             match self.0 {
                 Shape::Definition | Shape::Index => d.deserialize_map(self),
                 Shape::Fields => d.deserialize_seq(self),
-                Shape::Text | Shape::Json | Shape::SortOrder => d.deserialize_str(self),
+                Shape::Text | Shape::Json | Shape::SortOrder | Shape::NumberText => {
+                    d.deserialize_str(self)
+                }
                 Shape::Field | Shape::Anything => d.deserialize_any(self),
             }
         }
@@ -287,6 +296,7 @@ mod plain {
         fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
             let ok = match self.0 {
                 Shape::Text | Shape::Field | Shape::Anything => true,
+                Shape::NumberText => v.parse::<serde_json::Number>().is_ok(),
                 Shape::Json => v == "json",
                 Shape::SortOrder => v.eq_ignore_ascii_case("asc") || v.eq_ignore_ascii_case("desc"),
                 _ => false,
@@ -313,8 +323,22 @@ mod plain {
                 _ => return Err(decline()),
             };
             if let Some(value) = value {
-                // Any keys, every value of one shape.
-                while map.next_key_seed(Check(Shape::Anything))?.is_some() {
+                // Any keys, every value of one shape; or a number.
+                let mut first = true;
+                while let Some(number) = map.next_key_seed(FreeKey)? {
+                    if number {
+                        // A number where any value may be (as the full
+                        // parse reads it: this key first, its text, alone).
+                        if !first || !matches!(self.0, Shape::Anything) {
+                            return Err(decline());
+                        }
+                        map.next_value_seed(Check(Shape::NumberText))?;
+                        return match map.next_key_seed(FreeKey)? {
+                            None => Ok(()),
+                            Some(_) => Err(decline()),
+                        };
+                    }
+                    first = false;
                     map.next_value_seed(Check(value))?;
                 }
                 return Ok(());
@@ -360,6 +384,28 @@ mod plain {
         }
     }
 
+    /// A key of an object whose keys are free: whether it is [`NUMBER_TOKEN`].
+    struct FreeKey;
+
+    impl<'de> DeserializeSeed<'de> for FreeKey {
+        type Value = bool;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for FreeKey {
+        type Value = bool;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a key")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+            Ok(v == NUMBER_TOKEN)
+        }
+    }
+
     /// A key of an object with known keys: its position among them.
     struct KeyOf(&'static [(&'static str, Shape)]);
 
@@ -387,6 +433,33 @@ mod plain {
         use super::accepts;
         use proptest::prelude::*;
         use proptest::strategy::ValueTree;
+
+        #[test]
+        fn serde_jsons_number_token_is_read_as_the_full_parse_reads_it() {
+            // With `arbitrary_precision` the full parse reads an object whose
+            // first key is the token as a number: refused unless it is one.
+            for json in [
+                r#"{"index":{"fields":[{"$serde_json::private::Number":"asc"}]}}"#,
+                r#"{"index":{"fields":[{"$serde_json::private::Number":"1"}]}}"#,
+                r#"{"index":{"partial_filter_selector":{"$serde_json::private::Number":"x"}}}"#,
+                r#"{"index":{"partial_filter_selector":{"$serde_json::private::Number":"1","a":2}}}"#,
+            ] {
+                let full = super::super::check_fully("a.json", json.as_bytes());
+                assert!(full.is_err(), "{json}");
+                assert!(!accepts(json.as_bytes()), "{json}");
+            }
+            // Where any value may be, the full parse takes this as the
+            // number 1, and so does this pass.
+            let number =
+                r#"{"index":{"partial_filter_selector":{"$serde_json::private::Number":"1"}}}"#;
+            assert!(super::super::check_fully("a.json", number.as_bytes()).is_ok());
+            assert!(accepts(number.as_bytes()));
+            // Not first, it is a plain key to the full parse; this pass
+            // declines it (and the full check then accepts).
+            let key = r#"{"index":{"partial_filter_selector":{"a":2,"$serde_json::private::Number":"1"}}}"#;
+            assert!(super::super::check_fully("a.json", key.as_bytes()).is_ok());
+            assert!(!accepts(key.as_bytes()));
+        }
 
         #[test]
         fn plain_definitions_are_accepted_here() {
@@ -428,6 +501,7 @@ mod plain {
                 "extra",
                 "\\u0069ndex",
                 "",
+                "$serde_json::private::Number",
             ]);
             let leaf = scalar.prop_map(str::to_owned);
             leaf.prop_recursive(4, 48, 6, move |inner| {

@@ -206,7 +206,8 @@ pub enum Placed {
 /// both names are one file. Anything else (another file system, a file
 /// owned by someone else, a path that changed) falls back to writing the
 /// bytes that were read. Meant for a builder's scratch directories, which
-/// only the peer and its builder write.
+/// only the peer and its builder write. On an error a part of the file may
+/// be left at `dest`, as with [`write_new`].
 ///
 /// ```
 /// use ccaas_core::fs::{self, Placed};
@@ -328,7 +329,9 @@ pub fn set_mode(path: &Path, mode: u32) -> Result<(), FsError> {
 /// Creates the file `path` (which must not exist) with exactly `mode` and
 /// writes `bytes`, never through a symbolic link. For files in a private
 /// staging directory, whose contents are published by a rename; no fsync:
-/// the peer copies a builder's output itself once the step has exited.
+/// the peer copies a builder's output itself once the step has exited. On
+/// an error a part of the file may be left at `path`: the caller removes
+/// what it made (the steps do).
 pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
     let mut file = OpenOptions::new()
         .write(true)

@@ -177,7 +177,9 @@ const HASH_INLINE_UP_TO: u64 = 1024 * 1024;
 /// once the package proves large, so that SHA-256 (on one core) and
 /// decompression (on another) overlap.
 enum Hashing<'scope> {
-    Inline(Sha256, u64),
+    /// On the reading thread: the state, the bytes hashed, and the size
+    /// past which to move to a thread (`u64::MAX` once starting one failed).
+    Inline(Sha256, u64, u64),
     Thread {
         to_hasher: SyncSender<Arc<Vec<u8>>>,
         /// Buffers the hasher is done with, for reuse (no allocation or
@@ -196,13 +198,15 @@ impl<'scope> Hashing<'scope> {
         scope: &'scope std::thread::Scope<'scope, 'env>,
     ) {
         match self {
-            Hashing::Inline(hasher, count) if *count + chunk.len() as u64 <= HASH_INLINE_UP_TO => {
+            Hashing::Inline(hasher, count, up_to)
+                if (*count).saturating_add(chunk.len() as u64) <= *up_to =>
+            {
                 hasher.update(chunk.as_slice());
                 *count += chunk.len() as u64;
             }
-            Hashing::Inline(hasher, count) => {
+            Hashing::Inline(hasher, count, up_to) => {
                 // The hasher's state goes over once the thread runs: if no
-                // thread can be started, hashing simply stays here.
+                // thread can be started, hashing stays here for good.
                 let (start, started) = sync_channel::<(Sha256, u64)>(1);
                 let (to_hasher, rx) = sync_channel::<Arc<Vec<u8>>>(CHUNKS_IN_FLIGHT);
                 let (give_back, returned) = sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
@@ -220,6 +224,7 @@ impl<'scope> Hashing<'scope> {
                 let Ok(thread) = spawned else {
                     hasher.update(chunk.as_slice());
                     *count += chunk.len() as u64;
+                    *up_to = u64::MAX;
                     return;
                 };
                 let state = (std::mem::take(hasher), *count);
@@ -249,7 +254,7 @@ impl<'scope> Hashing<'scope> {
     /// The hash and the number of bytes hashed.
     fn finish(self) -> Option<([u8; 32], u64)> {
         match self {
-            Hashing::Inline(hasher, count) => Some((hasher.finalize().into(), count)),
+            Hashing::Inline(hasher, count, _) => Some((hasher.finalize().into(), count)),
             Hashing::Thread {
                 to_hasher, hasher, ..
             } => {
@@ -372,7 +377,7 @@ where
     std::thread::scope(|scope| {
         let mut tee = Tee {
             inner: reader,
-            hashing: Hashing::Inline(Sha256::new(), 0),
+            hashing: Hashing::Inline(Sha256::new(), 0, HASH_INLINE_UP_TO),
             scope,
             chunk: Arc::new(Vec::new()),
             pos: 0,

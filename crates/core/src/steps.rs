@@ -357,6 +357,8 @@ struct Staging {
     staged: Option<tempfile::TempDir>,
     /// Names beginning with this are ours (staging dirs, the temporary marker).
     prefix: &'static str,
+    /// The file that marks a complete output, relative to `dest`.
+    marker: &'static str,
     /// Directories made so far (each once, not once per file).
     made: std::cell::RefCell<Vec<PathBuf>>,
     /// The top-level entries made in `dest` directly, removed if the step
@@ -367,7 +369,7 @@ struct Staging {
 
 impl Staging {
     /// Removes leftovers of killed runs, then decides where output goes.
-    fn new(dest: &Path, prefix: &'static str) -> Result<Self, FsError> {
+    fn new(dest: &Path, prefix: &'static str, marker: &'static str) -> Result<Self, FsError> {
         let mut occupied = false;
         for path in fs::sorted_entries(dest)? {
             let stale = path
@@ -393,6 +395,7 @@ impl Staging {
             dest: dest.to_owned(),
             staged,
             prefix,
+            marker,
             made: Default::default(),
             made_in_dest: Default::default(),
             committed: false,
@@ -432,14 +435,14 @@ impl Staging {
     }
 
     /// Puts the output in place: the `folders` that were assembled, then
-    /// the marker at `marker`, made by `make_marker` at the path it is given.
-    /// A folder of the destination that this output has none of is removed.
+    /// the marker, made by `make_marker` at the path it is given. A folder
+    /// of the destination that this output has none of is removed.
     fn commit(
         mut self,
         folders: &[&str],
-        marker: &str,
         make_marker: impl FnOnce(&Path) -> Result<(), FsError>,
     ) -> Result<(), FsError> {
+        let marker = self.marker;
         let target = self.dest.join(marker);
         match &self.staged {
             None => {
@@ -477,8 +480,9 @@ impl Staging {
 impl Drop for Staging {
     fn drop(&mut self) {
         // A failed step into an empty destination leaves it empty again (a
-        // staging dir removes itself).
-        if !self.committed {
+        // staging dir removes itself), unless another run put a complete
+        // output there meanwhile (never so under the peer).
+        if !self.committed && !self.dest.join(self.marker).exists() {
             for path in self.made_in_dest.borrow().iter() {
                 let _ = fs::remove_if_exists(path);
             }
@@ -514,7 +518,7 @@ pub fn build(
         warnings,
     } = connection;
 
-    let output = Staging::new(bld, ".ccaas-build-")?;
+    let output = Staging::new(bld, ".ccaas-build-", "connection.json")?;
     for (relative, (folder, file)) in &indexes {
         output.place(&format!("{folder}/{relative}"), file, FILE_MODE)?;
     }
@@ -527,9 +531,7 @@ pub fn build(
     }
     let json = connection.to_json();
     let folders = [METADATA_FOLDERS[0], METADATA_FOLDERS[1], TLS_FOLDER];
-    output.commit(&folders, "connection.json", |at| {
-        fs::write_new(at, &json, mode_for(&json))
-    })?;
+    output.commit(&folders, |at| fs::write_new(at, &json, mode_for(&json)))?;
 
     Ok(StepReport {
         label: Some(meta.label),
@@ -665,7 +667,7 @@ pub fn release(bld: &Path, release: &Path) -> Result<StepReport, StepError> {
     collect_indexes(bld, &mut indexes)?;
     let tls = collect_tls(bld)?;
 
-    let output = Staging::new(release, ".ccaas-release-")?;
+    let output = Staging::new(release, ".ccaas-release-", RELEASED_CONNECTION)?;
     for (relative, (_, file)) in &indexes {
         output.place(relative, file, FILE_MODE)?;
     }
@@ -677,7 +679,7 @@ pub fn release(bld: &Path, release: &Path) -> Result<StepReport, StepError> {
         )?;
     }
     let json = connection.to_json();
-    output.commit(&["statedb", RELEASED_TLS], RELEASED_CONNECTION, |at| {
+    output.commit(&["statedb", RELEASED_TLS], |at| {
         if json == built.bytes {
             // As this builder wrote it: the same file serves both.
             fs::link_or_write(&built, at, mode_for(&json)).map(drop)

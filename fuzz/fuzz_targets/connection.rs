@@ -14,11 +14,12 @@ fuzz_target!(|data: &[u8]| {
         None => (None, data),
     };
     let config = config.and_then(|c| TemplateConfig::parse(c).ok());
-    for strict in [false, true] {
+    for (strict, built) in [(false, false), (true, false), (true, true)] {
         let options = LoadOptions {
             config: config.as_ref(),
             strict,
             tls_files: None,
+            built,
         };
         match connection::load(json, &options) {
             Ok(checked) => {

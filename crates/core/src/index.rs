@@ -333,15 +333,15 @@ mod plain {
             if let Some(value) = value {
                 // Any keys, every value of one shape; or a number.
                 let mut first = true;
-                while let Some(number) = map.next_key_seed(FreeKey)? {
-                    if number {
+                while let Some(key) = map.next_key_seed(FREE_KEY)? {
+                    if key.is_some() {
                         // A number where any value may be (as the full
                         // parse reads it: this key first, its text, alone).
                         if !first || !matches!(self.0, Shape::Anything) {
                             return Err(decline());
                         }
                         map.next_value_seed(Check(Shape::NumberText))?;
-                        return match map.next_key_seed(FreeKey)? {
+                        return match map.next_key_seed(FREE_KEY)? {
                             None => Ok(()),
                             Some(_) => Err(decline()),
                         };
@@ -354,7 +354,12 @@ mod plain {
             // Every value must be right, so a repeated key is too (the full
             // check takes the last).
             let mut has_index = false;
-            while let Some(slot) = map.next_key_seed(KeyOf(keys))? {
+            let known = Key {
+                known: keys,
+                others: false,
+            };
+            while let Some(slot) = map.next_key_seed(known)? {
+                let slot = slot.ok_or_else(decline)?;
                 map.next_value_seed(Check(keys[slot].1))?;
                 has_index |= slot == 0;
             }
@@ -392,47 +397,39 @@ mod plain {
         }
     }
 
-    /// A key of an object whose keys are free: whether it is [`NUMBER_TOKEN`].
-    struct FreeKey;
+    /// A key: its position among `known`, or `None` for any other key if
+    /// `others` may be there (else the document is declined).
+    #[derive(Clone, Copy)]
+    struct Key {
+        known: &'static [(&'static str, Shape)],
+        others: bool,
+    }
 
-    impl<'de> DeserializeSeed<'de> for FreeKey {
-        type Value = bool;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+    /// A key of an object whose keys are free: `Some` for [`NUMBER_TOKEN`].
+    const FREE_KEY: Key = Key {
+        known: &[(NUMBER_TOKEN, Shape::NumberText)],
+        others: true,
+    };
+
+    impl<'de> DeserializeSeed<'de> for Key {
+        type Value = Option<usize>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
             d.deserialize_str(self)
         }
     }
 
-    impl<'de> Visitor<'de> for FreeKey {
-        type Value = bool;
+    impl<'de> Visitor<'de> for Key {
+        type Value = Option<usize>;
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a key")
         }
 
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
-            Ok(v == NUMBER_TOKEN)
-        }
-    }
-
-    /// A key of an object with known keys: its position among them.
-    struct KeyOf(&'static [(&'static str, Shape)]);
-
-    impl<'de> DeserializeSeed<'de> for KeyOf {
-        type Value = usize;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
-            d.deserialize_str(self)
-        }
-    }
-
-    impl<'de> Visitor<'de> for KeyOf {
-        type Value = usize;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a known key")
-        }
-
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<usize, E> {
-            self.0.iter().position(|(k, _)| *k == v).ok_or_else(decline)
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<usize>, E> {
+            match self.known.iter().position(|(k, _)| *k == v) {
+                None if !self.others => Err(decline()),
+                found => Ok(found),
+            }
         }
     }
 

@@ -1202,8 +1202,7 @@ fn connection_json_of_the_wrong_shape_is_rejected_by_load() {
         let options = LoadOptions {
             config: Some(&config),
             strict: true,
-            tls_files: None,
-            built: false,
+            ..LoadOptions::default()
         };
         let rejected = match connection::load(&bytes, &options) {
             Ok(c) => panic!("{case}: accepted: {:?}", c.connection),
@@ -1272,8 +1271,7 @@ fn template_expansion_is_bounded() {
     let options = LoadOptions {
         config: Some(&config),
         strict: true,
-        tls_files: None,
-        built: false,
+        ..LoadOptions::default()
     };
     let rejected = match connection::load(bytes.as_bytes(), &options) {
         Ok(c) => panic!(
@@ -1426,8 +1424,7 @@ fn fuzz_regressions_connection_load_and_canonical_round_trip() {
             let options = LoadOptions {
                 config: config.as_ref(),
                 strict,
-                tls_files: None,
-                built: false,
+                ..LoadOptions::default()
             };
             if let Ok(checked) = connection::load(json, &options) {
                 let again = connection::load(&checked.connection.to_json(), &options)

@@ -387,8 +387,7 @@ fn templates_render_in_every_string_field() -> Result<(), Box<dyn std::error::Er
     let opts = LoadOptions {
         config: Some(&config),
         strict: true,
-        tls_files: None,
-        built: false,
+        ..LoadOptions::default()
     };
     let c = load(br#"{"address": "{{.peer}}-cc:9999", "dial_timeout": "{{ .t }}", "tls_required": "{{.tls}}"}"#, &opts)?;
     assert_eq!(c.connection.address, "peer0-cc:9999");
@@ -401,8 +400,7 @@ fn template_missing_key_names_key_and_field() -> Result<(), Box<dyn std::error::
     let opts = LoadOptions {
         config: Some(&config),
         strict: true,
-        tls_files: None,
-        built: false,
+        ..LoadOptions::default()
     };
     let err = load(br#"{"address": "{{.peer}}:1"}"#, &opts)
         .map(|_| ())
@@ -442,8 +440,7 @@ fn tls_files_are_inlined() -> Result<(), Box<dyn std::error::Error>> {
     let opts = LoadOptions {
         tls_files: Some(&files),
         strict: true,
-        config: None,
-        built: false,
+        ..LoadOptions::default()
     };
     let c = load(
         br#"{"address": "a:1", "tls_required": true, "root_cert_file": "tls/ca.pem"}"#,
@@ -494,8 +491,7 @@ fn tls_files_are_not_read_when_tls_is_off() -> Result<(), Box<dyn std::error::Er
     let opts = LoadOptions {
         tls_files: Some(&files),
         strict: true,
-        config: None,
-        built: false,
+        ..LoadOptions::default()
     };
     let c = load(
         br#"{"address": "a:1", "root_cert_file": "missing.pem"}"#,
@@ -526,8 +522,7 @@ fn unreadable_tls_file_is_reported_once() -> Result<(), Box<dyn std::error::Erro
     let opts = LoadOptions {
         tls_files: Some(&files),
         strict: true,
-        config: None,
-        built: false,
+        ..LoadOptions::default()
     };
     let err = load(
         br#"{"address": "a:1", "tls_required": true, "root_cert_file": "missing.pem"}"#,
@@ -572,8 +567,7 @@ fn templated_booleans_are_not_a_mistake() -> Result<(), Box<dyn std::error::Erro
     let opts = LoadOptions {
         config: Some(&config),
         strict: true,
-        tls_files: None,
-        built: false,
+        ..LoadOptions::default()
     };
     let c = load(br#"{"address": "a:1", "tls_required": "{{.tls}}"}"#, &opts)?;
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);

@@ -185,6 +185,26 @@ pub struct Simulation {
 }
 
 impl Simulation {
+    /// Runs one of `builder`'s steps as the peer does, records it, and says
+    /// whether it exited 0.
+    fn run_step(
+        &mut self,
+        builder: &Builder,
+        step: &'static str,
+        program: &Path,
+        args: &[&Path],
+        env: &[(std::ffi::OsString, std::ffi::OsString)],
+    ) -> Result<bool, FsError> {
+        let run = peer::run_command(program, args, env)?;
+        let ok = run.success();
+        self.steps.push(StepRun {
+            builder: builder.name.clone(),
+            step,
+            run,
+        });
+        Ok(ok)
+    }
+
     /// The stable `--json` shape (documented in docs/cli.md).
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::json;
@@ -258,18 +278,8 @@ pub fn simulate(path: &Path, options: &SimulateOptions) -> Result<Simulation, Si
         |b: &Builder| peer::builder_environment(&b.propagate, options.peer_env.iter().cloned());
     let mut claimed = None;
     for builder in &options.builders {
-        let run = peer::run_command(
-            &builder.detect,
-            &[scratch.src(), scratch.metadata()],
-            &env_for(builder),
-        )?;
-        let ok = run.success();
-        sim.steps.push(StepRun {
-            builder: builder.name.clone(),
-            step: "detect",
-            run,
-        });
-        if ok {
+        let args = [scratch.src(), scratch.metadata()];
+        if sim.run_step(builder, "detect", &builder.detect, &args, &env_for(builder))? {
             claimed = Some(builder);
             break;
         }
@@ -280,30 +290,14 @@ pub fn simulate(path: &Path, options: &SimulateOptions) -> Result<Simulation, Si
     };
     sim.builder = Some(builder.name.clone());
     let env = env_for(builder);
-    let run = peer::run_command(
-        &builder.build,
-        &[scratch.src(), scratch.metadata(), scratch.bld()],
-        &env,
-    )?;
-    let ok = run.success();
-    sim.steps.push(StepRun {
-        builder: builder.name.clone(),
-        step: "build",
-        run,
-    });
-    if !ok {
+    let args = [scratch.src(), scratch.metadata(), scratch.bld()];
+    if !sim.run_step(builder, "build", &builder.build, &args, &env)? {
         sim.verdict = Verdict::BuildFailed;
         return Ok(sim);
     }
     if let Some(release) = &builder.release {
-        let run = peer::run_command(release, &[scratch.bld(), scratch.release()], &env)?;
-        let ok = run.success();
-        sim.steps.push(StepRun {
-            builder: builder.name.clone(),
-            step: "release",
-            run,
-        });
-        if !ok {
+        let args = [scratch.bld(), scratch.release()];
+        if !sim.run_step(builder, "release", release, &args, &env)? {
             sim.verdict = Verdict::ReleaseFailed;
             return Ok(sim);
         }

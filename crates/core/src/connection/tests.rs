@@ -430,21 +430,27 @@ fn template_without_config_is_reported_when_packaging() {
     assert!(String::from_utf8_lossy(&c.connection.to_json()).contains("{{.peer}}:1"));
 }
 
+/// Loads `json` with `*_file` references read from the package tree `src`.
+fn load_in(src: &std::path::Path, json: &[u8], strict: bool) -> Result<Checked, Rejected> {
+    let files = TlsFiles::new(src, None);
+    let opts = LoadOptions {
+        tls_files: Some(&files),
+        strict,
+        ..LoadOptions::default()
+    };
+    load(json, &opts)
+}
+
 // TLS files
 #[test]
 fn tls_files_are_inlined() -> Result<(), Box<dyn std::error::Error>> {
     let src = tempfile::tempdir()?;
     std::fs::create_dir(src.path().join("tls"))?;
     std::fs::write(src.path().join("tls/ca.pem"), CA)?;
-    let files = TlsFiles::new(src.path(), None);
-    let opts = LoadOptions {
-        tls_files: Some(&files),
-        strict: true,
-        ..LoadOptions::default()
-    };
-    let c = load(
+    let c = load_in(
+        src.path(),
         br#"{"address": "a:1", "tls_required": true, "root_cert_file": "tls/ca.pem"}"#,
-        &opts,
+        true,
     )?;
     assert_eq!(c.connection.root_cert.as_deref(), Some(CA));
     assert!(!String::from_utf8_lossy(&c.connection.to_json()).contains("root_cert_file"));
@@ -453,13 +459,10 @@ fn tls_files_are_inlined() -> Result<(), Box<dyn std::error::Error>> {
 #[test]
 fn tls_file_and_inline_conflict() -> Result<(), Box<dyn std::error::Error>> {
     let src = tempfile::tempdir()?;
-    let files = TlsFiles::new(src.path(), None);
-    let opts = LoadOptions {
-        tls_files: Some(&files),
-        ..LoadOptions::default()
-    };
     let json = serde_json::json!({"address": "a:1", "tls_required": true, "root_cert": CA, "root_cert_file": "ca.pem"}).to_string();
-    let err = load(json.as_bytes(), &opts).map(|_| ()).unwrap_err();
+    let err = load_in(src.path(), json.as_bytes(), false)
+        .map(|_| ())
+        .unwrap_err();
     assert!(matches!(
         err.problems[..],
         [ConnectionError::Both {
@@ -487,15 +490,10 @@ fn unresolved_tls_file_counts_as_present() {
 #[test]
 fn tls_files_are_not_read_when_tls_is_off() -> Result<(), Box<dyn std::error::Error>> {
     let src = tempfile::tempdir()?;
-    let files = TlsFiles::new(src.path(), None);
-    let opts = LoadOptions {
-        tls_files: Some(&files),
-        strict: true,
-        ..LoadOptions::default()
-    };
-    let c = load(
+    let c = load_in(
+        src.path(),
         br#"{"address": "a:1", "root_cert_file": "missing.pem"}"#,
-        &opts,
+        true,
     )?;
     assert!(matches!(
         &c.warnings[..],
@@ -518,15 +516,10 @@ fn client_material_is_ignored_without_client_auth() {
 #[test]
 fn unreadable_tls_file_is_reported_once() -> Result<(), Box<dyn std::error::Error>> {
     let src = tempfile::tempdir()?;
-    let files = TlsFiles::new(src.path(), None);
-    let opts = LoadOptions {
-        tls_files: Some(&files),
-        strict: true,
-        ..LoadOptions::default()
-    };
-    let err = load(
+    let err = load_in(
+        src.path(),
         br#"{"address": "a:1", "tls_required": true, "root_cert_file": "missing.pem"}"#,
-        &opts,
+        true,
     )
     .map(|_| ())
     .unwrap_err();

@@ -7,17 +7,12 @@
 #[path = "tarfix.rs"]
 mod tarfix;
 
-use ccaas_core::archive::{self, Limits};
+use ccaas_core::archive;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let code = tarfix::gzipped(data);
-    let limits = Limits {
-        max_entries: 256,
-        max_expanded_bytes: 1 << 20,
-        max_depth: 64,
-        max_package_bytes: 2 << 20,
-    };
+    let limits = tarfix::LIMITS;
     let root = tempfile::tempdir().expect("temporary directory");
     let dest = root.path().join("dest");
     let canary = root.path().join("canary");

@@ -9,7 +9,7 @@
 #[path = "tarfix.rs"]
 mod tarfix;
 
-use ccaas_core::archive::{self, CodeEntryKind, Limits};
+use ccaas_core::archive::{self, CodeEntryKind};
 use flate2::read::MultiGzDecoder;
 use libfuzzer_sys::fuzz_target;
 use std::io::Read;
@@ -17,12 +17,7 @@ use std::io::Read;
 fuzz_target!(|data: &[u8]| {
     let code = tarfix::gzipped(data);
     let code = &code[..];
-    let limits = Limits {
-        max_entries: 256,
-        max_expanded_bytes: 1 << 20,
-        max_depth: 64,
-        max_package_bytes: 2 << 20,
-    };
+    let limits = tarfix::LIMITS;
     let mut ours: Vec<(String, Vec<u8>)> = Vec::new();
     let walked = archive::walk_code(code, &limits, |entry, contents| {
         if entry.kind == CodeEntryKind::File {

@@ -4,7 +4,7 @@
 
 use ccaas_core::steps::{self, BuildSettings};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 const USAGE: &str =
@@ -17,16 +17,7 @@ fn main() -> ExitCode {
         let _ = writeln!(stderr, "{USAGE}");
         return ExitCode::from(2);
     };
-    let settings = BuildSettings {
-        // An empty value counts as unset.
-        config: std::env::var_os(ccaas_core::template::CONFIG_ENV)
-            .map(|v| v.to_string_lossy().into_owned())
-            .filter(|v| !v.trim().is_empty()),
-        tls_dir: std::env::var_os(ccaas_core::tls_files::TLS_DIR_ENV)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from),
-        ahead_of_peer: false,
-    };
+    let settings = BuildSettings::from_env(|name| std::env::var_os(name));
     let result = steps::build(
         Path::new(src),
         Path::new(metadata),

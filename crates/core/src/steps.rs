@@ -177,6 +177,9 @@ pub enum Detection {
     Declined(StepError),
 }
 
+/// The variable that narrows the types `detect` claims.
+pub const DETECT_TYPES_ENV: &str = "CCAAS_DETECT_TYPES";
+
 /// Parses `CCAAS_DETECT_TYPES` (a comma list of `ccaas`, `external`).
 pub fn parse_detect_types(list: &str) -> Result<Vec<Dialect>, String> {
     list.split(',')
@@ -184,6 +187,35 @@ pub fn parse_detect_types(list: &str) -> Result<Vec<Dialect>, String> {
         .filter(|t| !t.is_empty())
         .map(|t| t.parse::<Dialect>())
         .collect()
+}
+
+/// The types `detect` claims, from the value of `CCAAS_DETECT_TYPES`:
+/// `None` (both) when unset or blank, or why the value cannot be used.
+///
+/// ```
+/// use ccaas_core::steps::detect_types;
+/// use ccaas_core::Dialect;
+///
+/// assert_eq!(detect_types(None), Ok(None));
+/// assert_eq!(detect_types(Some(" ".as_ref())), Ok(None));
+/// assert_eq!(detect_types(Some("external".as_ref())), Ok(Some(vec![Dialect::External])));
+/// assert!(detect_types(Some("golang".as_ref())).is_err());
+/// ```
+pub fn detect_types(value: Option<&std::ffi::OsStr>) -> Result<Option<Vec<Dialect>>, String> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let Some(list) = value.to_str() else {
+        return Err(format!(
+            "`{DETECT_TYPES_ENV}` is not UTF-8 (expected a comma list of `ccaas`, `external`)"
+        ));
+    };
+    if list.trim().is_empty() {
+        return Ok(None);
+    }
+    parse_detect_types(list)
+        .map(Some)
+        .map_err(|e| format!("`{DETECT_TYPES_ENV}`: {e}"))
 }
 
 /// Reads `METADATA/metadata.json` without the label check (the peer has
@@ -228,6 +260,30 @@ pub struct BuildSettings {
     /// Checking ahead of the peer (`ccaas validate`), not building: a
     /// template without config or a TLS file not found is a warning.
     pub ahead_of_peer: bool,
+}
+
+impl BuildSettings {
+    /// What the peer's environment gives `build`, each variable read with
+    /// `var` (`std::env::var_os` in the binary); an empty value counts as
+    /// unset.
+    ///
+    /// ```
+    /// use ccaas_core::steps::BuildSettings;
+    ///
+    /// let env = |name: &str| (name == "CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG").then(|| " ".into());
+    /// assert_eq!(BuildSettings::from_env(env).config, None);
+    /// ```
+    pub fn from_env(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Self {
+        BuildSettings {
+            config: var(crate::template::CONFIG_ENV)
+                .map(|v| v.to_string_lossy().into_owned())
+                .filter(|v| !v.trim().is_empty()),
+            tls_dir: var(crate::tls_files::TLS_DIR_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            ahead_of_peer: false,
+        }
+    }
 }
 
 /// What a successful step did, for its summary line.

@@ -20,20 +20,12 @@ fn main() -> ExitCode {
         say(USAGE);
         return ExitCode::from(2);
     };
-    let allowed = match std::env::var("CCAAS_DETECT_TYPES") {
-        Err(std::env::VarError::NotPresent) => None,
-        Ok(list) if list.trim().is_empty() => None,
-        Err(std::env::VarError::NotUnicode(_)) => {
-            say("detect: declined: `CCAAS_DETECT_TYPES` is not UTF-8 (expected a comma list of `ccaas`, `external`)");
+    let allowed = match steps::detect_types(std::env::var_os(steps::DETECT_TYPES_ENV).as_deref()) {
+        Ok(allowed) => allowed,
+        Err(e) => {
+            say(&format!("detect: declined: {e}"));
             return ExitCode::from(1);
         }
-        Ok(list) => match steps::parse_detect_types(&list) {
-            Ok(types) => Some(types),
-            Err(e) => {
-                say(&format!("detect: declined: `CCAAS_DETECT_TYPES`: {e}"));
-                return ExitCode::from(1);
-            }
-        },
     };
     match steps::detect(Path::new(metadata), allowed.as_deref()) {
         Detection::Claimed { dialect, label } => {

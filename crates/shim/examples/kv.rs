@@ -1,0 +1,120 @@
+//! `kv`: a key-value chaincode served as an external service, configured
+//! by the environment (`CHAINCODE_ID` or `CHAINCODE_PACKAGE`,
+//! `CHAINCODE_SERVER_ADDRESS`, TLS files: see `ccaas_shim::env`).
+//!
+//! Functions (first argument): `put KEY VALUE` -> "OK"; `get KEY` -> the
+//! value, or the error "no such key"; `del KEY` -> "OK"; `ping` -> "pong";
+//! `fill PREFIX N` -> puts PREFIX0000 ... PREFIX{N-1}, each with its key as
+//! value, then "OK"; `range START END` -> a JSON array of the keys in
+//! [START, END), in order; `sleep MS` -> waits, then "slept"; `panic MSG`
+//! -> panics inside the transaction (the server answers ERROR and goes on).
+//!
+//! ```sh
+//! cargo build --release -p ccaas-shim --example kv
+//! CHAINCODE_ID=kv_1.0:<sha256> CHAINCODE_SERVER_ADDRESS=0.0.0.0:9999 target/release/examples/kv
+//! ```
+
+use ccaas_shim::{Chaincode, ChaincodeServer, Response, Stub, StubError};
+use std::process::ExitCode;
+use std::time::Duration;
+
+struct Kv;
+
+/// What a function can fail with: the message is the answer's.
+#[derive(Debug, thiserror::Error)]
+enum KvError {
+    #[error("no such key")]
+    NoSuchKey,
+    #[error("usage: {0}")]
+    Usage(&'static str),
+    #[error("unknown function `{0}`: expected put, get, del, ping, fill, range, sleep or panic")]
+    UnknownFunction(String),
+    #[error(transparent)]
+    Ledger(#[from] StubError),
+}
+
+impl Kv {
+    async fn run(&self, stub: &Stub) -> Result<Vec<u8>, KvError> {
+        let (function, args) = stub.function_and_parameters();
+        match (function.as_str(), args.as_slice()) {
+            ("put", [key, value]) => {
+                stub.put_state(key, value.as_bytes()).await?;
+                Ok(b"OK".to_vec())
+            }
+            ("put", _) => Err(KvError::Usage("put KEY VALUE")),
+            ("get", [key]) => stub.get_state(key).await?.ok_or(KvError::NoSuchKey),
+            ("get", _) => Err(KvError::Usage("get KEY")),
+            ("del", [key]) => {
+                stub.del_state(key).await?;
+                Ok(b"OK".to_vec())
+            }
+            ("del", _) => Err(KvError::Usage("del KEY")),
+            ("ping", []) => Ok(b"pong".to_vec()),
+            ("fill", [prefix, count]) => {
+                let count: u32 = count
+                    .parse()
+                    .map_err(|_| KvError::Usage("fill PREFIX N (N a number up to 10000)"))?;
+                if count > 10_000 {
+                    return Err(KvError::Usage("fill PREFIX N (N a number up to 10000)"));
+                }
+                for i in 0..count {
+                    let key = format!("{prefix}{i:04}");
+                    stub.put_state(&key, key.as_bytes()).await?;
+                }
+                Ok(b"OK".to_vec())
+            }
+            ("fill", _) => Err(KvError::Usage("fill PREFIX N")),
+            ("range", [start, end]) => {
+                let records = stub
+                    .get_state_by_range(start, end)
+                    .await?
+                    .collect_all()
+                    .await?;
+                let keys: Vec<&str> = records.iter().map(|r| r.key.as_str()).collect();
+                Ok(serde_json::to_vec(&keys).unwrap_or_default())
+            }
+            ("range", _) => Err(KvError::Usage("range START END")),
+            ("sleep", [ms]) => {
+                let ms: u64 = ms.parse().map_err(|_| KvError::Usage("sleep MS"))?;
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                Ok(b"slept".to_vec())
+            }
+            ("panic", [message]) => panic!("{message}"),
+            ("panic", _) => panic!("panic requested"),
+            _ => Err(KvError::UnknownFunction(function)),
+        }
+    }
+}
+
+impl Chaincode for Kv {
+    async fn invoke(&self, stub: &Stub) -> Response {
+        Response::from_result(self.run(stub).await)
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    ccaas_shim::logging::init();
+    let served = match ChaincodeServer::from_env(Kv) {
+        Ok(server) => server.serve().await,
+        Err(e) => Err(e),
+    };
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("kv: error: {}", error_chain(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

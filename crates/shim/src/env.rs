@@ -1,0 +1,729 @@
+//! [`ServerConfig::from_env`]: every environment convention chaincode
+//! servers already use (fabric-samples', the Node shim's,
+//! fabric-contract-api-go's), plus `CHAINCODE_PACKAGE` to take the package
+//! ID from the package file itself, and this shim's own settings.
+//!
+//! | variable | aliases | meaning |
+//! |---|---|---|
+//! | `CHAINCODE_ID` | `CORE_CHAINCODE_ID`, `CORE_CHAINCODE_ID_NAME` | the package ID (`label:sha256`) |
+//! | `CHAINCODE_PACKAGE` | | a package file: its ID is computed (and must agree with `CHAINCODE_ID` if both are set) |
+//! | `CHAINCODE_SERVER_ADDRESS` | `CORE_CHAINCODE_ADDRESS` | where to listen: `IP:PORT` (`0.0.0.0:9999`) |
+//! | `CHAINCODE_TLS_DISABLED` | `CORE_PEER_TLS_ENABLED` (inverted) | `true`/`false` (Go's `strconv.ParseBool`) |
+//! | `CHAINCODE_TLS_CERT` | `CORE_CHAINCODE_TLS_CERT_FILE`, `CORE_TLS_CLIENT_CERT_FILE` | server certificate file |
+//! | `CHAINCODE_TLS_KEY` | `CORE_CHAINCODE_TLS_KEY_FILE`, `CORE_TLS_CLIENT_KEY_FILE` | server key file |
+//! | `CHAINCODE_CLIENT_CA_CERT` | `CHAINCODE_TLS_CLIENT_CA`, `CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE`, `CORE_PEER_TLS_ROOTCERT_FILE` | client CA file: mutual TLS |
+//! | `CHAINCODE_MAX_MESSAGE_SIZE` | | largest message each way, bytes (default 104857600) |
+//! | `CHAINCODE_MAX_CONCURRENT_TRANSACTIONS` | | transactions at once (default 2500) |
+//! | `CHAINCODE_REQUEST_TIMEOUT` | | deadline of a request to the peer, Go duration (default `35s`) |
+//! | `CHAINCODE_REGISTRATION_WARNING` | | when to warn that the peer has not answered REGISTER (default `10s`) |
+//! | `CHAINCODE_SHUTDOWN_GRACE` | | how long transactions may finish at shutdown (default `30s`) |
+//!
+//! An empty variable counts as unset. Two aliases that are both set must
+//! agree.
+
+use crate::server::ServerConfig;
+use crate::tls::TlsConfig;
+use ccaas_core::GoDuration;
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The package ID variables, in order of precedence.
+pub const PACKAGE_ID_VARS: [&str; 3] = [
+    "CHAINCODE_ID",
+    "CORE_CHAINCODE_ID",
+    "CORE_CHAINCODE_ID_NAME",
+];
+/// The package file variable.
+pub const PACKAGE_FILE_VAR: &str = "CHAINCODE_PACKAGE";
+/// The listen address variables.
+pub const ADDRESS_VARS: [&str; 2] = ["CHAINCODE_SERVER_ADDRESS", "CORE_CHAINCODE_ADDRESS"];
+/// The server certificate variables.
+pub const CERT_VARS: [&str; 3] = [
+    "CHAINCODE_TLS_CERT",
+    "CORE_CHAINCODE_TLS_CERT_FILE",
+    "CORE_TLS_CLIENT_CERT_FILE",
+];
+/// The server key variables.
+pub const KEY_VARS: [&str; 3] = [
+    "CHAINCODE_TLS_KEY",
+    "CORE_CHAINCODE_TLS_KEY_FILE",
+    "CORE_TLS_CLIENT_KEY_FILE",
+];
+/// The client CA variables.
+pub const CLIENT_CA_VARS: [&str; 4] = [
+    "CHAINCODE_CLIENT_CA_CERT",
+    "CHAINCODE_TLS_CLIENT_CA",
+    "CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE",
+    "CORE_PEER_TLS_ROOTCERT_FILE",
+];
+
+/// A variable that is missing, malformed or contradicts another.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvError {
+    /// None of the variables is set.
+    #[error("{} is not set: {what}", names(.vars))]
+    Missing {
+        /// The variables, any of which would do.
+        vars: &'static [&'static str],
+        /// What it should hold.
+        what: &'static str,
+    },
+    /// A variable's value is not what it should be.
+    #[error("{var} is `{found}`: expected {expected}")]
+    Invalid {
+        /// The variable.
+        var: &'static str,
+        /// What it should hold.
+        expected: &'static str,
+        /// What it holds.
+        found: String,
+    },
+    /// Two variables disagree.
+    #[error(
+        "{first} is `{first_value}` but {second} is `{second_value}`: set one, or make them agree"
+    )]
+    Conflict {
+        /// One variable.
+        first: &'static str,
+        /// Its value.
+        first_value: String,
+        /// The other.
+        second: &'static str,
+        /// Its value.
+        second_value: String,
+    },
+    /// The package ID given disagrees with the package file's.
+    #[error("{var} is `{given}` but the package {PACKAGE_FILE_VAR} `{package}` has the ID `{computed}`: the peer accepts only the ID of the package it installed")]
+    PackageMismatch {
+        /// The ID variable.
+        var: &'static str,
+        /// Its value.
+        given: String,
+        /// The package file.
+        package: String,
+        /// The file's ID.
+        computed: String,
+    },
+    /// The package file could not be read as a package.
+    #[error("{PACKAGE_FILE_VAR} `{package}` is not a chaincode package the peer would install")]
+    Package {
+        /// The package file.
+        package: String,
+        /// Why.
+        #[source]
+        source: ccaas_core::package::PackageError,
+    },
+    /// The package file could not be opened.
+    #[error("cannot open {PACKAGE_FILE_VAR} `{package}`")]
+    PackageFile {
+        /// The package file.
+        package: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// TLS is half configured.
+    #[error("{set} is set but {} is not: TLS needs both the server certificate and its key", names(.missing))]
+    TlsIncomplete {
+        /// The variable that is set.
+        set: &'static str,
+        /// The variables, one of which is missing.
+        missing: &'static [&'static str],
+    },
+    /// TLS was asked for without a certificate and key.
+    #[error("{var} asks for TLS but neither {} nor {} is set", names(&CERT_VARS), names(&KEY_VARS))]
+    TlsWithoutFiles {
+        /// The variable asking for TLS.
+        var: &'static str,
+    },
+    /// A client CA without TLS.
+    #[error("{var} is set (mutual TLS) but TLS is off")]
+    ClientCaWithoutTls {
+        /// The client CA variable.
+        var: &'static str,
+    },
+}
+
+fn names(vars: &[&str]) -> String {
+    match vars {
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+        [] => String::new(),
+    }
+}
+
+/// The environment, through a lookup function (tests pass a map).
+struct Vars<F> {
+    lookup: F,
+}
+
+impl<F: Fn(&str) -> Option<OsString>> Vars<F> {
+    fn get(&self, var: &'static str) -> Result<Option<String>, EnvError> {
+        match (self.lookup)(var) {
+            None => Ok(None),
+            Some(value) if value.is_empty() => Ok(None),
+            Some(value) => value
+                .into_string()
+                .map(Some)
+                .map_err(|raw| EnvError::Invalid {
+                    var,
+                    expected: "UTF-8 text",
+                    found: raw.to_string_lossy().into_owned(),
+                }),
+        }
+    }
+
+    /// The first of `vars` that is set; every other one set must agree.
+    fn one_of(
+        &self,
+        vars: &'static [&'static str],
+    ) -> Result<Option<(&'static str, String)>, EnvError> {
+        let mut found: Option<(&'static str, String)> = None;
+        for &var in vars {
+            if let Some(value) = self.get(var)? {
+                match &found {
+                    None => found = Some((var, value)),
+                    Some((first, first_value)) if *first_value != value => {
+                        return Err(EnvError::Conflict {
+                            first,
+                            first_value: first_value.clone(),
+                            second: var,
+                            second_value: value,
+                        })
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn bool(&self, var: &'static str) -> Result<Option<bool>, EnvError> {
+        match self.get(var)? {
+            None => Ok(None),
+            Some(value) => parse_go_bool(&value).map(Some).ok_or(EnvError::Invalid {
+                var,
+                expected: "a boolean (true, false, 1, 0, t, f, TRUE, FALSE, True, False)",
+                found: value,
+            }),
+        }
+    }
+
+    fn duration(&self, var: &'static str) -> Result<Option<Duration>, EnvError> {
+        let Some(value) = self.get(var)? else {
+            return Ok(None);
+        };
+        let invalid = || EnvError::Invalid {
+            var,
+            expected: "a positive Go duration such as `30s`, `500ms` or `1m30s`",
+            found: value.clone(),
+        };
+        let parsed: GoDuration = value.parse().map_err(|_| invalid())?;
+        match parsed.to_std() {
+            Some(d) if !d.is_zero() => Ok(Some(d)),
+            _ => Err(invalid()),
+        }
+    }
+
+    fn count(&self, var: &'static str, expected: &'static str) -> Result<Option<usize>, EnvError> {
+        let Some(value) = self.get(var)? else {
+            return Ok(None);
+        };
+        match value.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(EnvError::Invalid {
+                var,
+                expected,
+                found: value,
+            }),
+        }
+    }
+}
+
+/// Go's `strconv.ParseBool`.
+fn parse_go_bool(text: &str) -> Option<bool> {
+    match text {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether `id` has the shape of a package ID: a valid label, `:`, 64
+/// lower-case hex digits.
+pub fn is_package_id(id: &str) -> bool {
+    match id.rsplit_once(':') {
+        Some((label, hash)) => {
+            ccaas_core::Label::new(label).is_ok()
+                && hash.len() == 64
+                && hash
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        }
+        None => false,
+    }
+}
+
+const PACKAGE_ID_EXPECTED: &str = "the installed package ID, `label:sha256` (64 lower-case hex digits), as `ccaas id PACKAGE.tgz` or `peer lifecycle chaincode queryinstalled` print it";
+
+pub(crate) fn from_lookup<F>(lookup: F) -> Result<ServerConfig, EnvError>
+where
+    F: Fn(&str) -> Option<OsString>,
+{
+    let vars = Vars { lookup };
+    let package_id = package_id(&vars)?;
+    let (address_var, address_text) = vars.one_of(&ADDRESS_VARS)?.ok_or(EnvError::Missing {
+        vars: &ADDRESS_VARS,
+        what: "the address to listen on, `IP:PORT` such as `0.0.0.0:9999`",
+    })?;
+    let address: SocketAddr = address_text.parse().map_err(|_| EnvError::Invalid {
+        var: address_var,
+        expected: "`IP:PORT` such as `0.0.0.0:9999` (host names are not resolved)",
+        found: address_text.clone(),
+    })?;
+    let mut config = ServerConfig::new(package_id, address);
+    config.tls = tls(&vars)?;
+    if let Some(bytes) = vars.count(
+        "CHAINCODE_MAX_MESSAGE_SIZE",
+        "a number of bytes greater than 0",
+    )? {
+        config.max_recv_message_bytes = bytes;
+        config.max_send_message_bytes = bytes;
+    }
+    if let Some(n) = vars.count(
+        "CHAINCODE_MAX_CONCURRENT_TRANSACTIONS",
+        "a number of transactions greater than 0",
+    )? {
+        config.max_concurrent_transactions = n;
+    }
+    if let Some(d) = vars.duration("CHAINCODE_REQUEST_TIMEOUT")? {
+        config.request_timeout = d;
+    }
+    if let Some(d) = vars.duration("CHAINCODE_REGISTRATION_WARNING")? {
+        config.registration_warning = d;
+    }
+    if let Some(d) = vars.duration("CHAINCODE_SHUTDOWN_GRACE")? {
+        config.shutdown_grace = d;
+    }
+    Ok(config)
+}
+
+fn package_id<F: Fn(&str) -> Option<OsString>>(vars: &Vars<F>) -> Result<String, EnvError> {
+    let given = vars.one_of(&PACKAGE_ID_VARS)?;
+    if let Some((var, id)) = &given {
+        if !is_package_id(id) {
+            return Err(EnvError::Invalid {
+                var,
+                expected: PACKAGE_ID_EXPECTED,
+                found: id.clone(),
+            });
+        }
+    }
+    let Some(package) = vars.get(PACKAGE_FILE_VAR)? else {
+        return given.map(|(_, id)| id).ok_or(EnvError::Missing {
+            vars: &[
+                "CHAINCODE_ID",
+                "CORE_CHAINCODE_ID",
+                "CORE_CHAINCODE_ID_NAME",
+                PACKAGE_FILE_VAR,
+            ],
+            what: PACKAGE_ID_EXPECTED,
+        });
+    };
+    let file = std::fs::File::open(&package).map_err(|source| EnvError::PackageFile {
+        package: package.clone(),
+        source,
+    })?;
+    let info = ccaas_core::package::identify(std::io::BufReader::new(file), &Default::default())
+        .map_err(|source| EnvError::Package {
+            package: package.clone(),
+            source,
+        })?;
+    let computed = info.id.to_string();
+    match given {
+        Some((var, id)) if id != computed => Err(EnvError::PackageMismatch {
+            var,
+            given: id,
+            package,
+            computed,
+        }),
+        _ => Ok(computed),
+    }
+}
+
+fn tls<F: Fn(&str) -> Option<OsString>>(vars: &Vars<F>) -> Result<Option<TlsConfig>, EnvError> {
+    let disabled = vars.bool("CHAINCODE_TLS_DISABLED")?;
+    let enabled = vars.bool("CORE_PEER_TLS_ENABLED")?;
+    // `Some(true)`: TLS asked for, by that variable; `Some(false)`: refused.
+    let asked: Option<(&'static str, bool)> = match (disabled, enabled) {
+        (Some(d), Some(e)) if d == e => {
+            return Err(EnvError::Conflict {
+                first: "CHAINCODE_TLS_DISABLED",
+                first_value: d.to_string(),
+                second: "CORE_PEER_TLS_ENABLED",
+                second_value: e.to_string(),
+            })
+        }
+        (Some(d), _) => Some(("CHAINCODE_TLS_DISABLED", !d)),
+        (None, Some(e)) => Some(("CORE_PEER_TLS_ENABLED", e)),
+        (None, None) => None,
+    };
+    let cert = vars.one_of(&CERT_VARS)?;
+    let key = vars.one_of(&KEY_VARS)?;
+    let client_ca = vars.one_of(&CLIENT_CA_VARS)?;
+    let on = match asked {
+        Some((_, false)) => false,
+        Some((var, true)) => {
+            if cert.is_none() && key.is_none() {
+                return Err(EnvError::TlsWithoutFiles { var });
+            }
+            true
+        }
+        None => cert.is_some() || key.is_some(),
+    };
+    if !on {
+        if let Some((var, _)) = client_ca {
+            return Err(EnvError::ClientCaWithoutTls { var });
+        }
+        return Ok(None);
+    }
+    let (cert, key) = match (cert, key) {
+        (Some((_, cert)), Some((_, key))) => (cert, key),
+        (Some((set, _)), None) => {
+            return Err(EnvError::TlsIncomplete {
+                set,
+                missing: &KEY_VARS,
+            })
+        }
+        (None, Some((set, _))) => {
+            return Err(EnvError::TlsIncomplete {
+                set,
+                missing: &CERT_VARS,
+            })
+        }
+        (None, None) => return Ok(None),
+    };
+    let mut tls = TlsConfig::new(PathBuf::from(cert), PathBuf::from(key));
+    if let Some((_, ca)) = client_ca {
+        tls = tls.with_client_ca(PathBuf::from(ca));
+    }
+    Ok(Some(tls))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const ID: &str = "kv_1.0:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn load(pairs: &[(&str, &str)]) -> Result<ServerConfig, String> {
+        let map: HashMap<String, OsString> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        from_lookup(|k| map.get(k).cloned()).map_err(|e| e.to_string())
+    }
+
+    fn error(pairs: &[(&str, &str)]) -> String {
+        match load(pairs) {
+            Ok(_) => "accepted".to_owned(),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn fabric_samples_convention() {
+        let config = load(&[
+            ("CHAINCODE_ID", ID),
+            ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999"),
+        ]);
+        let config = config.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.package_id, ID);
+        assert_eq!(config.address.to_string(), "0.0.0.0:9999");
+        assert!(config.tls.is_none());
+    }
+
+    #[test]
+    fn node_shim_convention_with_mutual_tls() {
+        let config = load(&[
+            ("CORE_CHAINCODE_ID", ID),
+            ("CORE_CHAINCODE_ADDRESS", "127.0.0.1:7052"),
+            ("CORE_CHAINCODE_TLS_CERT_FILE", "s.pem"),
+            ("CORE_CHAINCODE_TLS_KEY_FILE", "s.key"),
+            ("CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE", "ca.pem"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.tls.as_ref().map(TlsConfig::is_mutual), Some(true));
+    }
+
+    #[test]
+    fn contract_api_go_convention() {
+        let config = load(&[
+            ("CORE_CHAINCODE_ID_NAME", ID),
+            ("CHAINCODE_SERVER_ADDRESS", "127.0.0.1:7052"),
+            ("CORE_PEER_TLS_ENABLED", "true"),
+            ("CORE_TLS_CLIENT_CERT_FILE", "s.pem"),
+            ("CORE_TLS_CLIENT_KEY_FILE", "s.key"),
+            ("CORE_PEER_TLS_ROOTCERT_FILE", "ca.pem"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.tls.as_ref().map(TlsConfig::is_mutual), Some(true));
+    }
+
+    #[test]
+    fn tls_disabled_wins_over_files() {
+        let config = load(&[
+            ("CHAINCODE_ID", ID),
+            ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999"),
+            ("CHAINCODE_TLS_DISABLED", "true"),
+            ("CHAINCODE_TLS_CERT", "s.pem"),
+            ("CHAINCODE_TLS_KEY", "s.key"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(config.tls.is_none());
+    }
+
+    #[test]
+    fn missing_package_id() {
+        assert_eq!(
+            error(&[("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999")]),
+            format!("CHAINCODE_ID, CORE_CHAINCODE_ID, CORE_CHAINCODE_ID_NAME or CHAINCODE_PACKAGE is not set: {PACKAGE_ID_EXPECTED}")
+        );
+    }
+
+    #[test]
+    fn a_label_is_not_a_package_id() {
+        assert_eq!(
+            error(&[
+                ("CHAINCODE_ID", "basic_1.0"),
+                ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999")
+            ]),
+            format!("CHAINCODE_ID is `basic_1.0`: expected {PACKAGE_ID_EXPECTED}")
+        );
+    }
+
+    #[test]
+    fn empty_counts_as_unset() {
+        let message = error(&[
+            ("CHAINCODE_ID", ""),
+            ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999"),
+        ]);
+        assert!(
+            message.ends_with(&format!("is not set: {PACKAGE_ID_EXPECTED}")),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn conflicting_ids() {
+        let other = ID.replace("kv_1.0", "kv_2.0");
+        assert_eq!(
+            error(&[
+                ("CHAINCODE_ID", ID),
+                ("CORE_CHAINCODE_ID_NAME", &other),
+                ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999")
+            ]),
+            format!("CHAINCODE_ID is `{ID}` but CORE_CHAINCODE_ID_NAME is `{other}`: set one, or make them agree")
+        );
+    }
+
+    #[test]
+    fn missing_address() {
+        assert_eq!(
+            error(&[("CHAINCODE_ID", ID)]),
+            "CHAINCODE_SERVER_ADDRESS or CORE_CHAINCODE_ADDRESS is not set: the address to listen on, `IP:PORT` such as `0.0.0.0:9999`"
+        );
+    }
+
+    #[test]
+    fn host_names_are_not_resolved() {
+        assert_eq!(
+            error(&[("CHAINCODE_ID", ID), ("CHAINCODE_SERVER_ADDRESS", "localhost:9999")]),
+            "CHAINCODE_SERVER_ADDRESS is `localhost:9999`: expected `IP:PORT` such as `0.0.0.0:9999` (host names are not resolved)"
+        );
+    }
+
+    #[test]
+    fn bad_boolean() {
+        assert_eq!(
+            error(&[
+                ("CHAINCODE_ID", ID),
+                ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999"),
+                ("CHAINCODE_TLS_DISABLED", "yes")
+            ]),
+            "CHAINCODE_TLS_DISABLED is `yes`: expected a boolean (true, false, 1, 0, t, f, TRUE, FALSE, True, False)"
+        );
+    }
+
+    #[test]
+    fn contradicting_tls_switches() {
+        assert_eq!(
+            error(&[
+                ("CHAINCODE_ID", ID),
+                ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999"),
+                ("CHAINCODE_TLS_DISABLED", "true"),
+                ("CORE_PEER_TLS_ENABLED", "true")
+            ]),
+            "CHAINCODE_TLS_DISABLED is `true` but CORE_PEER_TLS_ENABLED is `true`: set one, or make them agree"
+        );
+    }
+
+    #[test]
+    fn certificate_without_key() {
+        assert_eq!(
+            error(&[
+                ("CHAINCODE_ID", ID),
+                ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999"),
+                ("CHAINCODE_TLS_CERT", "s.pem")
+            ]),
+            "CHAINCODE_TLS_CERT is set but CHAINCODE_TLS_KEY, CORE_CHAINCODE_TLS_KEY_FILE or CORE_TLS_CLIENT_KEY_FILE is not: TLS needs both the server certificate and its key"
+        );
+    }
+
+    #[test]
+    fn tls_asked_without_files() {
+        assert_eq!(
+            error(&[
+                ("CHAINCODE_ID", ID),
+                ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999"),
+                ("CHAINCODE_TLS_DISABLED", "false")
+            ]),
+            "CHAINCODE_TLS_DISABLED asks for TLS but neither CHAINCODE_TLS_CERT, CORE_CHAINCODE_TLS_CERT_FILE or CORE_TLS_CLIENT_CERT_FILE nor CHAINCODE_TLS_KEY, CORE_CHAINCODE_TLS_KEY_FILE or CORE_TLS_CLIENT_KEY_FILE is set"
+        );
+    }
+
+    #[test]
+    fn client_ca_without_tls() {
+        assert_eq!(
+            error(&[
+                ("CHAINCODE_ID", ID),
+                ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999"),
+                ("CHAINCODE_CLIENT_CA_CERT", "ca.pem")
+            ]),
+            "CHAINCODE_CLIENT_CA_CERT is set (mutual TLS) but TLS is off"
+        );
+    }
+
+    #[test]
+    fn bad_durations_and_counts() {
+        let base = [
+            ("CHAINCODE_ID", ID),
+            ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999"),
+        ];
+        for (var, value, expected) in [
+            (
+                "CHAINCODE_REQUEST_TIMEOUT",
+                "30",
+                "a positive Go duration such as `30s`, `500ms` or `1m30s`",
+            ),
+            (
+                "CHAINCODE_SHUTDOWN_GRACE",
+                "0s",
+                "a positive Go duration such as `30s`, `500ms` or `1m30s`",
+            ),
+            (
+                "CHAINCODE_REGISTRATION_WARNING",
+                "-1s",
+                "a positive Go duration such as `30s`, `500ms` or `1m30s`",
+            ),
+            (
+                "CHAINCODE_MAX_CONCURRENT_TRANSACTIONS",
+                "0",
+                "a number of transactions greater than 0",
+            ),
+            (
+                "CHAINCODE_MAX_MESSAGE_SIZE",
+                "100MB",
+                "a number of bytes greater than 0",
+            ),
+        ] {
+            let mut pairs = base.to_vec();
+            pairs.push((var, value));
+            assert_eq!(
+                error(&pairs),
+                format!("{var} is `{value}`: expected {expected}")
+            );
+        }
+    }
+
+    #[test]
+    fn settings_are_read() {
+        let config = load(&[
+            ("CHAINCODE_ID", ID),
+            ("CHAINCODE_SERVER_ADDRESS", "[::1]:9999"),
+            ("CHAINCODE_MAX_MESSAGE_SIZE", "1048576"),
+            ("CHAINCODE_MAX_CONCURRENT_TRANSACTIONS", "8"),
+            ("CHAINCODE_REQUEST_TIMEOUT", "1m30s"),
+            ("CHAINCODE_SHUTDOWN_GRACE", "500ms"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.max_recv_message_bytes, 1 << 20);
+        assert_eq!(config.max_send_message_bytes, 1 << 20);
+        assert_eq!(config.max_concurrent_transactions, 8);
+        assert_eq!(config.request_timeout, Duration::from_secs(90));
+        assert_eq!(config.shutdown_grace, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn package_file_missing() {
+        let message = error(&[
+            ("CHAINCODE_PACKAGE", "/nonexistent/pkg.tgz"),
+            ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999"),
+        ]);
+        assert_eq!(
+            message,
+            "cannot open CHAINCODE_PACKAGE `/nonexistent/pkg.tgz`"
+        );
+    }
+
+    fn sample() -> String {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/sample/basic_1.0.tgz")
+            .display()
+            .to_string()
+    }
+    use std::path::Path;
+
+    #[test]
+    fn package_file_gives_the_id() {
+        let package = sample();
+        let config = load(&[
+            ("CHAINCODE_PACKAGE", &package),
+            ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            config.package_id.starts_with("basic_1.0:"),
+            "{}",
+            config.package_id
+        );
+        assert!(is_package_id(&config.package_id));
+    }
+
+    #[test]
+    fn package_file_disagreeing_with_the_id() {
+        let package = sample();
+        let message = error(&[
+            ("CHAINCODE_PACKAGE", &package),
+            ("CHAINCODE_ID", ID),
+            ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999"),
+        ]);
+        assert!(message.starts_with(&format!("CHAINCODE_ID is `{ID}` but the package CHAINCODE_PACKAGE `{package}` has the ID `basic_1.0:")), "{message}");
+    }
+
+    #[test]
+    fn not_a_package() {
+        let not_package = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("Cargo.toml")
+            .display()
+            .to_string();
+        let message = error(&[
+            ("CHAINCODE_PACKAGE", &not_package),
+            ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999"),
+        ]);
+        assert_eq!(message, format!("CHAINCODE_PACKAGE `{not_package}` is not a chaincode package the peer would install"));
+    }
+}

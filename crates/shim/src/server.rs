@@ -1,0 +1,523 @@
+//! [`ChaincodeServer`]: the gRPC server a peer dials, `protos.Chaincode/Connect`
+//! and `grpc.health.v1.Health` on one port, plain or TLS.
+
+use crate::chaincode::Chaincode;
+use crate::env::EnvError;
+use crate::stream::{self, StreamConfig};
+use crate::tls::{TlsConfig, TlsError};
+use ccaas_proto::grpc::{ConnectHandler, ConnectServer};
+use ccaas_proto::{ChaincodeMessage, PEER_MAX_MESSAGE_BYTES};
+use futures_util::StreamExt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch, Semaphore};
+use tonic::{Request, Status, Streaming};
+use tracing::{info, warn, Instrument};
+
+/// The default time transactions in flight get to finish at shutdown.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// The peer's HTTP/2 keepalive: a ping every 60 s...
+pub const PEER_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
+/// ... answered within 20 s.
+pub const PEER_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Why the server could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The environment is not a usable configuration.
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    /// The TLS material is not usable.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The address could not be bound.
+    #[error("cannot listen on {address}")]
+    Bind {
+        /// The address.
+        address: SocketAddr,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// SIGTERM/SIGINT could not be listened for.
+    #[error("cannot listen for SIGTERM and SIGINT")]
+    Signal(#[source] std::io::Error),
+    /// The gRPC server failed.
+    #[error("the gRPC server failed")]
+    Transport(#[source] tonic::transport::Error),
+}
+
+/// Everything a [`ChaincodeServer`] needs, with the peer's defaults.
+///
+/// ```
+/// use ccaas_shim::ServerConfig;
+/// let config = ServerConfig::new(
+///     "kv_1.0:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+///     "127.0.0.1:9999".parse()?,
+/// );
+/// assert_eq!(config.max_recv_message_bytes, 100 * 1024 * 1024);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The package ID to register with (`label:sha256`).
+    pub package_id: String,
+    /// Where to listen.
+    pub address: SocketAddr,
+    /// TLS; `None` for plain gRPC.
+    pub tls: Option<TlsConfig>,
+    /// Largest message taken from the peer (default: the peer's 100 MiB).
+    pub max_recv_message_bytes: usize,
+    /// Largest message sent to the peer (default: the peer's 100 MiB).
+    pub max_send_message_bytes: usize,
+    /// Transactions running at once, across every peer's stream.
+    pub max_concurrent_transactions: usize,
+    /// Deadline of each request to the peer.
+    pub request_timeout: Duration,
+    /// When to warn that the peer has not answered REGISTER.
+    pub registration_warning: Duration,
+    /// How long transactions in flight may finish at shutdown.
+    pub shutdown_grace: Duration,
+    /// How often to ping a peer whose connection is quiet (dead peer detection).
+    pub keepalive_interval: Duration,
+    /// How long a ping may go unanswered before the connection is dropped.
+    pub keepalive_timeout: Duration,
+    /// How long a TLS handshake may take.
+    pub handshake_timeout: Duration,
+}
+
+impl ServerConfig {
+    /// The defaults, for `package_id` on `address`, without TLS.
+    pub fn new(package_id: impl Into<String>, address: SocketAddr) -> Self {
+        ServerConfig {
+            package_id: package_id.into(),
+            address,
+            tls: None,
+            max_recv_message_bytes: PEER_MAX_MESSAGE_BYTES,
+            max_send_message_bytes: PEER_MAX_MESSAGE_BYTES,
+            max_concurrent_transactions: stream::DEFAULT_MAX_CONCURRENT_TRANSACTIONS,
+            request_timeout: stream::DEFAULT_REQUEST_TIMEOUT,
+            registration_warning: stream::DEFAULT_REGISTRATION_WARNING,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            keepalive_interval: PEER_KEEPALIVE_INTERVAL,
+            keepalive_timeout: PEER_KEEPALIVE_TIMEOUT,
+            handshake_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// The configuration the environment gives; see [`crate::env`] for
+    /// every variable.
+    pub fn from_env() -> Result<Self, EnvError> {
+        crate::env::from_lookup(|name| std::env::var_os(name))
+    }
+
+    /// The configuration `lookup` gives, as [`ServerConfig::from_env`] reads
+    /// the environment (for tests and for settings from elsewhere).
+    pub fn from_vars(
+        lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Result<Self, EnvError> {
+        crate::env::from_lookup(lookup)
+    }
+
+    fn stream_config(&self) -> StreamConfig {
+        StreamConfig {
+            package_id: self.package_id.clone(),
+            request_timeout: self.request_timeout,
+            registration_warning: self.registration_warning,
+            max_concurrent_transactions: self.max_concurrent_transactions,
+        }
+    }
+}
+
+/// A chaincode served to peers.
+///
+/// ```no_run
+/// use ccaas_shim::{Chaincode, ChaincodeServer, Response, Stub};
+///
+/// struct Ping;
+/// impl Chaincode for Ping {
+///     async fn invoke(&self, _stub: &Stub) -> Response {
+///         Response::success("pong")
+///     }
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     // CHAINCODE_ID, CHAINCODE_SERVER_ADDRESS, TLS files...: see `ccaas_shim::env`.
+///     ChaincodeServer::from_env(Ping)?.serve().await?;
+///     Ok(())
+/// }
+/// ```
+pub struct ChaincodeServer<C> {
+    chaincode: Arc<C>,
+    config: ServerConfig,
+}
+
+impl<C: Chaincode> ChaincodeServer<C> {
+    /// Serves `chaincode` with `config`.
+    pub fn new(config: ServerConfig, chaincode: C) -> Self {
+        ChaincodeServer {
+            chaincode: Arc::new(chaincode),
+            config,
+        }
+    }
+
+    /// Serves `chaincode` as the environment says ([`ServerConfig::from_env`]).
+    pub fn from_env(chaincode: C) -> Result<Self, ServerError> {
+        Ok(Self::new(ServerConfig::from_env()?, chaincode))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// The configuration, to change.
+    pub fn config_mut(&mut self) -> &mut ServerConfig {
+        &mut self.config
+    }
+
+    /// Loads the TLS material and binds the address: every configuration
+    /// error shows here, before any peer dials.
+    pub async fn bind(self) -> Result<BoundServer<C>, ServerError> {
+        let tls = match &self.config.tls {
+            Some(tls) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(
+                tls.server_config()?,
+            ))),
+            None => None,
+        };
+        let listener = TcpListener::bind(self.config.address)
+            .await
+            .map_err(|source| ServerError::Bind {
+                address: self.config.address,
+                source,
+            })?;
+        let local = listener.local_addr().map_err(|source| ServerError::Bind {
+            address: self.config.address,
+            source,
+        })?;
+        Ok(BoundServer {
+            chaincode: self.chaincode,
+            config: self.config,
+            listener,
+            local,
+            tls,
+        })
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops gracefully.
+    pub async fn serve(self) -> Result<(), ServerError> {
+        self.bind().await?.serve().await
+    }
+
+    /// Serves until `signal` completes, then stops gracefully.
+    pub async fn serve_with_shutdown(
+        self,
+        signal: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServerError> {
+        self.bind().await?.serve_with_shutdown(signal).await
+    }
+}
+
+/// A server whose address is bound and whose TLS material is loaded.
+pub struct BoundServer<C> {
+    chaincode: Arc<C>,
+    config: ServerConfig,
+    listener: TcpListener,
+    local: SocketAddr,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+impl<C: Chaincode> BoundServer<C> {
+    /// The address bound (with the port chosen when the configuration said 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops gracefully.
+    pub async fn serve(self) -> Result<(), ServerError> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).map_err(ServerError::Signal)?;
+        let mut int = signal(SignalKind::interrupt()).map_err(ServerError::Signal)?;
+        self.serve_with_shutdown(async move {
+            tokio::select! {
+                _ = term.recv() => info!("SIGTERM received"),
+                _ = int.recv() => info!("SIGINT received"),
+            }
+        })
+        .await
+    }
+
+    /// Serves until `signal` completes. Then it stops accepting streams,
+    /// answers new transactions ERROR, lets the ones in flight finish within
+    /// the grace period, closes every stream and returns `Ok`.
+    pub async fn serve_with_shutdown(
+        self,
+        signal: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServerError> {
+        let BoundServer {
+            chaincode,
+            config,
+            listener,
+            local,
+            tls,
+        } = self;
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let handler = Arc::new(StreamHandler {
+            chaincode,
+            config: config.stream_config(),
+            limiter: Arc::new(Semaphore::new(config.max_concurrent_transactions.max(1))),
+            shutdown: shutdown_rx.clone(),
+        });
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health
+            .set_serving::<ConnectServer<StreamHandler<C>>>()
+            .await;
+        let connect = ConnectServer::new(handler)
+            .max_decoding_message_size(config.max_recv_message_bytes)
+            .max_encoding_message_size(config.max_send_message_bytes);
+        let router = tonic::transport::Server::builder()
+            .http2_keepalive_interval(Some(config.keepalive_interval))
+            .http2_keepalive_timeout(Some(config.keepalive_timeout))
+            .add_service(health_service)
+            .add_service(connect);
+
+        let (connections_tx, connections_rx) = mpsc::channel(64);
+        let accept = tokio::spawn(accept_loop(
+            listener,
+            tls.clone(),
+            config.handshake_timeout,
+            connections_tx,
+        ));
+        let _stop_accepting = AbortOnDrop(accept);
+        let incoming = tokio_stream::wrappers::ReceiverStream::new(connections_rx);
+
+        let mut tonic_stop = shutdown_rx.clone();
+        let serving = router.serve_with_incoming_shutdown(incoming, async move {
+            let _ = tonic_stop.wait_for(|stop| *stop).await;
+        });
+        tokio::pin!(serving);
+        tokio::pin!(signal);
+        info!(
+            address = %local,
+            package_id = %config.package_id,
+            tls = match &config.tls { None => "off", Some(t) if t.is_mutual() => "mutual", Some(_) => "on" },
+            "chaincode server listening"
+        );
+        tokio::select! {
+            result = &mut serving => return result.map_err(ServerError::Transport),
+            () = &mut signal => {}
+        }
+        info!(grace = ?config.shutdown_grace, "shutting down: no new streams; transactions in flight may finish");
+        health
+            .set_not_serving::<ConnectServer<StreamHandler<C>>>()
+            .await;
+        health
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
+        let _ = shutdown_tx.send(true);
+        match tokio::time::timeout(config.shutdown_grace, &mut serving).await {
+            Ok(result) => result.map_err(ServerError::Transport)?,
+            Err(_) => {
+                warn!(grace = ?config.shutdown_grace, "the grace period is over: stopping with transactions still running")
+            }
+        }
+        info!("chaincode server stopped");
+        Ok(())
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A connection, plain or TLS, for tonic.
+type Connection = tokio_rustls::server::TlsStream<TcpStream>;
+
+enum Accepted {
+    Plain(TcpStream),
+    Tls(Box<Connection>),
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    handshake_timeout: Duration,
+    connections: mpsc::Sender<Result<conn::Conn, std::io::Error>>,
+) {
+    loop {
+        let (socket, remote) = match listener.accept().await {
+            Ok(pair) => pair,
+            Err(e) => {
+                // EMFILE and friends: wait a little instead of spinning.
+                warn!("accepting a connection failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = socket.set_nodelay(true);
+        let connections = connections.clone();
+        match &tls {
+            None => {
+                if connections
+                    .send(Ok(conn::Conn::new(Accepted::Plain(socket))))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(socket)).await {
+                        Ok(Ok(stream)) => {
+                            let _ = connections
+                                .send(Ok(conn::Conn::new(Accepted::Tls(Box::new(stream)))))
+                                .await;
+                        }
+                        Ok(Err(e)) => warn!(peer = %remote, "TLS handshake failed: {e}"),
+                        Err(_) => {
+                            warn!(peer = %remote, "TLS handshake did not finish within {handshake_timeout:?}")
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+mod conn {
+    //! One type for plain and TLS connections, as tonic's incoming stream
+    //! wants.
+    use super::Accepted;
+    use std::io;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+    use tonic::transport::server::{Connected, TcpConnectInfo};
+
+    pub struct Conn {
+        inner: Accepted,
+        info: TcpConnectInfo,
+    }
+
+    impl Conn {
+        pub(super) fn new(inner: Accepted) -> Self {
+            let info = match &inner {
+                Accepted::Plain(s) => s.connect_info(),
+                Accepted::Tls(s) => s.get_ref().0.connect_info(),
+            };
+            Conn { inner, info }
+        }
+    }
+
+    impl Connected for Conn {
+        type ConnectInfo = TcpConnectInfo;
+        fn connect_info(&self) -> Self::ConnectInfo {
+            self.info.clone()
+        }
+    }
+
+    impl AsyncRead for Conn {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            match &mut self.inner {
+                Accepted::Plain(s) => Pin::new(s).poll_read(cx, buf),
+                Accepted::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            }
+        }
+    }
+
+    impl AsyncWrite for Conn {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            match &mut self.inner {
+                Accepted::Plain(s) => Pin::new(s).poll_write(cx, buf),
+                Accepted::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            }
+        }
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[io::IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            match &mut self.inner {
+                Accepted::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+                Accepted::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+            }
+        }
+        fn is_write_vectored(&self) -> bool {
+            match &self.inner {
+                Accepted::Plain(s) => s.is_write_vectored(),
+                Accepted::Tls(s) => s.is_write_vectored(),
+            }
+        }
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            match &mut self.inner {
+                Accepted::Plain(s) => Pin::new(s).poll_flush(cx),
+                Accepted::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            }
+        }
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            match &mut self.inner {
+                Accepted::Plain(s) => Pin::new(s).poll_shutdown(cx),
+                Accepted::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            }
+        }
+    }
+}
+
+/// Serves each peer's Connect call: one [`stream::run`] per stream.
+struct StreamHandler<C> {
+    chaincode: Arc<C>,
+    config: StreamConfig,
+    limiter: Arc<Semaphore>,
+    shutdown: watch::Receiver<bool>,
+}
+
+type Outbound = Pin<Box<dyn futures_core::Stream<Item = Result<ChaincodeMessage, Status>> + Send>>;
+
+impl<C: Chaincode> ConnectHandler for StreamHandler<C> {
+    type Outbound = Outbound;
+
+    async fn connect(
+        &self,
+        request: Request<Streaming<ChaincodeMessage>>,
+    ) -> Result<tonic::Response<Outbound>, Status> {
+        let peer = request
+            .remote_addr()
+            .map_or_else(|| "unknown".to_owned(), |a| a.to_string());
+        let inbound = request.into_inner();
+        let (out, outbound) = mpsc::channel(1024);
+        let span = tracing::info_span!("stream", peer = %peer);
+        span.in_scope(|| info!("a peer opened a stream"));
+        tokio::spawn(
+            stream::run(
+                Arc::clone(&self.chaincode),
+                self.config.clone(),
+                Arc::clone(&self.limiter),
+                inbound,
+                out,
+                self.shutdown.clone(),
+            )
+            .instrument(span),
+        );
+        let outbound = tokio_stream::wrappers::ReceiverStream::new(outbound).map(Ok);
+        Ok(tonic::Response::new(Box::pin(outbound)))
+    }
+}

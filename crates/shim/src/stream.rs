@@ -1,0 +1,530 @@
+//! One peer's Connect stream: registration, then transactions, each its own
+//! task, and the routing of the peer's answers to the requests waiting for
+//! them. Transport-independent: the gRPC server and the in-process mode both
+//! run [`run`].
+//!
+//! The state that matters lives here and nowhere else: the map of requests
+//! waiting for an answer, keyed by channel and txid. When the stream ends the
+//! map is dropped, so every waiting request fails at once with
+//! [`StubError::StreamClosed`] and its transaction finishes; nothing waits
+//! for an answer that cannot come.
+
+use crate::chaincode::{Chaincode, Response};
+use crate::proposal::Decoded;
+use crate::stub::{Stub, StubError, TxContext};
+use ccaas_proto::{
+    ChaincodeAdditionalParams, ChaincodeEvent, ChaincodeId, ChaincodeInput, ChaincodeMessage,
+    Message, MessageType, Timestamp,
+};
+use futures_util::{FutureExt, StreamExt};
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
+use tokio::task::JoinSet;
+use tracing::{debug, error, info, warn, Instrument};
+
+/// The default deadline of one request to the peer: a little past the
+/// peer's own 30 s `chaincode.executetimeout`, after which the peer has
+/// given up on the transaction anyway.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(35);
+
+/// How long the shim waits for REGISTERED before it logs that the peer may
+/// not know the package ID.
+pub const DEFAULT_REGISTRATION_WARNING: Duration = Duration::from_secs(10);
+
+/// The default bound on transactions running at once, per server: a peer's
+/// own default endorsement concurrency (`peer.limits.concurrency.endorserService`
+/// in core.yaml is 2500), so one peer at its limit never waits on us, while
+/// a flood cannot start unbounded tasks. Transactions past it wait their
+/// turn; none is refused.
+pub const DEFAULT_MAX_CONCURRENT_TRANSACTIONS: usize = 2500;
+
+/// How a stream behaves.
+#[derive(Debug, Clone)]
+pub struct StreamConfig {
+    /// The package ID the chaincode registers with (`label:sha256`).
+    pub package_id: String,
+    /// The deadline of each request to the peer.
+    pub request_timeout: Duration,
+    /// When to log that the peer has not answered REGISTER.
+    pub registration_warning: Duration,
+    /// Transactions running at once (shared by every stream of a server).
+    pub max_concurrent_transactions: usize,
+}
+
+impl StreamConfig {
+    /// The defaults, for `package_id`.
+    pub fn new(package_id: impl Into<String>) -> Self {
+        StreamConfig {
+            package_id: package_id.into(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            registration_warning: DEFAULT_REGISTRATION_WARNING,
+            max_concurrent_transactions: DEFAULT_MAX_CONCURRENT_TRANSACTIONS,
+        }
+    }
+}
+
+/// What the peer said about itself in READY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PeerCapabilities {
+    /// READY's `ChaincodeAdditionalParams` (Fabric v3.1+); `None` from a
+    /// v2.5 or v3.0 peer, whose READY is empty.
+    pub additional_params: Option<ChaincodeAdditionalParams>,
+}
+
+impl PeerCapabilities {
+    /// Whether WRITE_BATCH_STATE may be sent, and its most records.
+    pub fn write_batch(&self) -> Option<u32> {
+        self.additional_params
+            .filter(|p| p.use_write_batch && p.max_size_write_batch > 0)
+            .map(|p| p.max_size_write_batch)
+    }
+
+    /// Whether GET_STATE_MULTIPLE may be sent, and its most keys.
+    pub fn get_multiple(&self) -> Option<u32> {
+        self.additional_params
+            .filter(|p| p.use_get_multiple_keys && p.max_size_get_multiple_keys > 0)
+            .map(|p| p.max_size_get_multiple_keys)
+    }
+}
+
+pub(crate) type TxKey = (String, String);
+
+/// What transactions share with their stream: the way out, and the map of
+/// requests waiting for an answer (`None` once the stream has ended).
+pub(crate) struct StreamLink {
+    out: mpsc::Sender<ChaincodeMessage>,
+    pending: Mutex<Option<HashMap<TxKey, oneshot::Sender<ChaincodeMessage>>>>,
+    pub(crate) request_timeout: Duration,
+    capabilities: RwLock<PeerCapabilities>,
+}
+
+impl StreamLink {
+    pub(crate) fn capabilities(&self) -> PeerCapabilities {
+        self.capabilities
+            .read()
+            .map(|c| *c)
+            .unwrap_or_else(|poisoned| *poisoned.into_inner())
+    }
+
+    fn pending(
+        &self,
+    ) -> std::sync::MutexGuard<'_, Option<HashMap<TxKey, oneshot::Sender<ChaincodeMessage>>>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends `message` and waits for the peer's answer. The caller holds its
+    /// transaction's request lock, so one transaction has at most one.
+    pub(crate) async fn request(
+        &self,
+        message: ChaincodeMessage,
+        request: &'static str,
+    ) -> Result<ChaincodeMessage, StubError> {
+        let key = (message.channel_id.clone(), message.txid.clone());
+        let (tx, rx) = oneshot::channel();
+        match self.pending().as_mut() {
+            Some(map) => {
+                map.insert(key.clone(), tx);
+            }
+            None => return Err(StubError::StreamClosed { request }),
+        }
+        // Removes the entry however this ends: answered, timed out, or the
+        // chaincode dropped the future.
+        let _entry = PendingEntry { link: self, key };
+        if self.out.send(message).await.is_err() {
+            return Err(StubError::StreamClosed { request });
+        }
+        match tokio::time::timeout(self.request_timeout, rx).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(_)) => Err(StubError::StreamClosed { request }),
+            Err(_) => Err(StubError::Timeout {
+                request,
+                timeout: self.request_timeout,
+            }),
+        }
+    }
+
+    /// Sends without waiting (COMPLETED, ERROR, KEEPALIVE).
+    async fn send(&self, message: ChaincodeMessage) -> bool {
+        self.out.send(message).await.is_ok()
+    }
+
+    /// Hands the peer's answer to the request waiting for it.
+    fn route(&self, message: ChaincodeMessage) {
+        let key = (message.channel_id.clone(), message.txid.clone());
+        let waiting = self.pending().as_mut().and_then(|map| map.remove(&key));
+        match waiting {
+            Some(tx) => {
+                // The request may have timed out just now; then nobody is
+                // listening and the answer is dropped.
+                let _ = tx.send(message);
+            }
+            None => warn!(
+                txid = %message.txid,
+                channel = %message.channel_id,
+                kind = %message.kind_name(),
+                "ignoring an answer from the peer that no request is waiting for"
+            ),
+        }
+    }
+
+    /// The stream has ended: every waiting request fails now.
+    fn close(&self) {
+        let dropped = self.pending().take();
+        if let Some(map) = dropped {
+            if !map.is_empty() {
+                warn!(
+                    requests = map.len(),
+                    "the stream ended with requests waiting for the peer; they fail now"
+                );
+            }
+        }
+    }
+}
+
+struct PendingEntry<'a> {
+    link: &'a StreamLink,
+    key: TxKey,
+}
+
+impl Drop for PendingEntry<'_> {
+    fn drop(&mut self) {
+        if let Some(map) = self.link.pending().as_mut() {
+            map.remove(&self.key);
+        }
+    }
+}
+
+/// The state of the registration handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// REGISTER sent, waiting for REGISTERED.
+    Registering,
+    /// REGISTERED received, waiting for READY.
+    Registered,
+    /// READY received.
+    Ready,
+}
+
+/// Why a stream ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// The peer closed its side.
+    PeerClosed,
+    /// The transport failed (the peer's side is gone).
+    TransportError,
+    /// The server is shutting down and no transaction was left running.
+    Shutdown,
+}
+
+/// Runs the chaincode on one stream until the peer ends it (or `shutdown`
+/// turns true and the transactions in flight have finished).
+///
+/// `inbound` yields the peer's messages (`Err` for a transport error);
+/// `out` takes the chaincode's. `limiter` bounds transactions across every
+/// stream that shares it.
+pub(crate) async fn run<C, S, E>(
+    chaincode: Arc<C>,
+    config: StreamConfig,
+    limiter: Arc<Semaphore>,
+    mut inbound: S,
+    out: mpsc::Sender<ChaincodeMessage>,
+    mut shutdown: watch::Receiver<bool>,
+) -> StreamEnd
+where
+    C: Chaincode,
+    S: futures_core::Stream<Item = Result<ChaincodeMessage, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let link = Arc::new(StreamLink {
+        out,
+        pending: Mutex::new(Some(HashMap::new())),
+        request_timeout: config.request_timeout,
+        capabilities: RwLock::new(PeerCapabilities::default()),
+    });
+    let register = ChaincodeMessage::new(
+        MessageType::Register,
+        ChaincodeId {
+            name: config.package_id.clone(),
+            ..Default::default()
+        }
+        .encode_to_vec(),
+    );
+    if !link.send(stamped(register)).await {
+        return StreamEnd::TransportError;
+    }
+    debug!(package_id = %config.package_id, "sent REGISTER");
+
+    let mut phase = Phase::Registering;
+    let mut running: JoinSet<()> = JoinSet::new();
+    let mut in_flight: HashMap<TxKey, tokio::task::AbortHandle> = HashMap::new();
+    let mut draining = *shutdown.borrow();
+    let warning = tokio::time::sleep(config.registration_warning);
+    tokio::pin!(warning);
+    let mut warned = false;
+
+    let end = loop {
+        if draining && running.is_empty() {
+            break StreamEnd::Shutdown;
+        }
+        tokio::select! {
+            message = inbound.next() => {
+                let message = match message {
+                    None => break StreamEnd::PeerClosed,
+                    Some(Err(e)) => {
+                        warn!(error = %e, "the stream from the peer failed");
+                        break StreamEnd::TransportError;
+                    }
+                    Some(Ok(m)) => m,
+                };
+                match message.kind() {
+                    Some(MessageType::Registered) if phase == Phase::Registering => {
+                        phase = Phase::Registered;
+                        info!(package_id = %config.package_id, "registered with the peer");
+                    }
+                    Some(MessageType::Ready) if phase != Phase::Ready => {
+                        let capabilities = read_ready(&message.payload);
+                        if let Ok(mut c) = link.capabilities.write() {
+                            *c = capabilities;
+                        }
+                        if phase == Phase::Registering {
+                            info!(package_id = %config.package_id, "registered with the peer");
+                        }
+                        phase = Phase::Ready;
+                        match capabilities.additional_params {
+                            Some(p) => info!(
+                                write_batch = p.use_write_batch,
+                                max_write_batch = p.max_size_write_batch,
+                                get_multiple = p.use_get_multiple_keys,
+                                max_get_multiple = p.max_size_get_multiple_keys,
+                                "the peer is ready (Fabric v3.1+ parameters)"
+                            ),
+                            None => info!("the peer is ready"),
+                        }
+                    }
+                    Some(kind @ (MessageType::Transaction | MessageType::Init)) => {
+                        if phase == Phase::Registering {
+                            warn!(txid = %message.txid, channel = %message.channel_id,
+                                "ignoring a {} before the peer answered REGISTER", kind.fabric_name());
+                            continue;
+                        }
+                        let key = (message.channel_id.clone(), message.txid.clone());
+                        if in_flight.contains_key(&key) {
+                            warn!(txid = %message.txid, channel = %message.channel_id,
+                                "the peer sent a transaction that is already running; answering ERROR");
+                            let error = error_message(&message, "transaction already running on this stream");
+                            link.send(error).await;
+                            continue;
+                        }
+                        if draining {
+                            let error = error_message(&message, "the chaincode server is shutting down");
+                            link.send(error).await;
+                            continue;
+                        }
+                        let span = tracing::info_span!("tx", txid = %message.txid, channel = %message.channel_id);
+                        let task = execute(Arc::clone(&chaincode), Arc::clone(&link), Arc::clone(&limiter), kind, message);
+                        let handle = running.spawn(task.instrument(span));
+                        in_flight.insert(key, handle);
+                    }
+                    Some(MessageType::Response | MessageType::Error) => link.route(message),
+                    Some(MessageType::Keepalive) => {
+                        debug!("KEEPALIVE from the peer; echoing it");
+                        link.send(message).await;
+                    }
+                    _ => warn!(
+                        kind = %message.kind_name(),
+                        txid = %message.txid,
+                        channel = %message.channel_id,
+                        "ignoring a message the shim does not expect here"
+                    ),
+                }
+            }
+            done = running.join_next(), if !running.is_empty() => {
+                if let Some(Err(e)) = done {
+                    if e.is_panic() {
+                        error!("a transaction task failed outside the chaincode");
+                    }
+                }
+                in_flight.retain(|_, handle| !handle.is_finished());
+            }
+            () = &mut warning, if phase == Phase::Registering && !warned => {
+                warned = true;
+                warn!(
+                    package_id = %config.package_id,
+                    waited = ?config.registration_warning,
+                    "the peer has not answered REGISTER for `{}`: a peer accepts only the ID of a package it \
+                     installed (`label:sha256`); get it with `ccaas id PACKAGE.tgz` or `peer lifecycle chaincode \
+                     queryinstalled`. Still waiting: the peer may be slow",
+                    config.package_id
+                );
+            }
+            changed = shutdown.changed(), if !draining => {
+                if changed.is_err() || *shutdown.borrow() {
+                    draining = true;
+                    if !running.is_empty() {
+                        info!(transactions = running.len(), "shutting down: waiting for the transactions in flight");
+                    }
+                }
+            }
+        }
+    };
+    link.close();
+    // Transactions still running see their requests fail at once and
+    // finish on their own; their answers have nowhere to go.
+    running.detach_all();
+    match end {
+        StreamEnd::PeerClosed => info!("the peer closed the stream"),
+        StreamEnd::TransportError => warn!("the stream to the peer broke"),
+        StreamEnd::Shutdown => info!("closed the stream: shutting down"),
+    }
+    end
+}
+
+fn read_ready(payload: &[u8]) -> PeerCapabilities {
+    if payload.is_empty() {
+        return PeerCapabilities::default();
+    }
+    match ChaincodeAdditionalParams::decode(payload) {
+        Ok(params) => PeerCapabilities {
+            additional_params: Some(params),
+        },
+        Err(e) => {
+            warn!(error = %e, "READY's payload is not a ChaincodeAdditionalParams; using none of its features");
+            PeerCapabilities::default()
+        }
+    }
+}
+
+fn stamped(mut message: ChaincodeMessage) -> ChaincodeMessage {
+    message.timestamp = Some(Timestamp::now());
+    message
+}
+
+fn error_message(to: &ChaincodeMessage, text: &str) -> ChaincodeMessage {
+    stamped(ChaincodeMessage::for_tx(
+        MessageType::Error,
+        text.as_bytes().to_vec(),
+        &to.channel_id,
+        &to.txid,
+    ))
+}
+
+/// Runs one transaction and sends its answer.
+async fn execute<C: Chaincode>(
+    chaincode: Arc<C>,
+    link: Arc<StreamLink>,
+    limiter: Arc<Semaphore>,
+    kind: MessageType,
+    message: ChaincodeMessage,
+) {
+    let Ok(_permit) = limiter.acquire_owned().await else {
+        return;
+    };
+    let answer = match prepare(&link, &message) {
+        Err(text) => {
+            warn!("refusing the transaction: {text}");
+            error_message(&message, &text)
+        }
+        Ok(context) => {
+            let context = Arc::new(context);
+            let stub = Stub::new(Arc::clone(&context));
+            let run = async {
+                match kind {
+                    MessageType::Init => chaincode.init(&stub).await,
+                    _ => chaincode.invoke(&stub).await,
+                }
+            };
+            match AssertUnwindSafe(run).catch_unwind().await {
+                Ok(response) => completed(&message, response, context.take_event()),
+                Err(panic) => {
+                    let text = panic_message(panic.as_ref());
+                    error!("the chaincode panicked: {text}");
+                    error_message(&message, &format!("chaincode panicked: {text}"))
+                }
+            }
+        }
+    };
+    let status = answer.kind_name();
+    if link.send(answer).await {
+        debug!("answered {status}");
+    } else {
+        debug!("the stream ended before the answer could be sent");
+    }
+}
+
+fn prepare(link: &Arc<StreamLink>, message: &ChaincodeMessage) -> Result<TxContext, String> {
+    let input = ChaincodeInput::decode(message.payload.as_slice())
+        .map_err(|e| format!("the transaction's payload is not a valid `ChaincodeInput`: {e}"))?;
+    let proposal = match &message.proposal {
+        Some(signed) => {
+            Some(Decoded::new(signed.clone()).map_err(|e| crate::chaincode::error_chain(&e))?)
+        }
+        None => None,
+    };
+    Ok(TxContext::new(
+        Arc::clone(link),
+        message.channel_id.clone(),
+        message.txid.clone(),
+        input,
+        proposal,
+    ))
+}
+
+fn completed(
+    to: &ChaincodeMessage,
+    response: Response,
+    event: Option<ChaincodeEvent>,
+) -> ChaincodeMessage {
+    if !response.is_endorsable() {
+        info!(status = response.status, message = %response.message, "the chaincode answered an error");
+    }
+    let mut message = stamped(ChaincodeMessage::for_tx(
+        MessageType::Completed,
+        ccaas_proto::Response::from(response).encode_to_vec(),
+        &to.channel_id,
+        &to.txid,
+    ));
+    message.chaincode_event = event;
+    message
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
+}
+
+/// Both ends of an in-process stream: what [`in_process`] returns.
+pub struct InProcess {
+    /// Messages to the chaincode, as the peer sends them. Dropping it ends
+    /// the stream, as a peer that goes away.
+    pub to_chaincode: mpsc::Sender<ChaincodeMessage>,
+    /// Messages from the chaincode, REGISTER first.
+    pub from_chaincode: mpsc::Receiver<ChaincodeMessage>,
+}
+
+/// Runs `chaincode` on a stream of in-memory channels instead of a socket,
+/// for a peer simulator in the same process (`ccaas-peersim`'s in-process
+/// mode, chaincode unit tests). Needs a tokio runtime.
+pub fn in_process<C: Chaincode>(chaincode: Arc<C>, config: StreamConfig) -> InProcess {
+    let (to_chaincode, inbound) = mpsc::channel::<ChaincodeMessage>(1024);
+    let (out, from_chaincode) = mpsc::channel(1024);
+    let limiter = Arc::new(Semaphore::new(config.max_concurrent_transactions.max(1)));
+    let (_never, shutdown) = watch::channel(false);
+    let inbound =
+        tokio_stream::wrappers::ReceiverStream::new(inbound).map(Ok::<_, std::convert::Infallible>);
+    tokio::spawn(async move {
+        let _keep = _never;
+        run(chaincode, config, limiter, inbound, out, shutdown).await;
+    });
+    InProcess {
+        to_chaincode,
+        from_chaincode,
+    }
+}

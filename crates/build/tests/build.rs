@@ -590,3 +590,30 @@ fn every_bad_file_is_listed_at_once() {
     );
     assert_bld_empty(&dirs);
 }
+
+// Regression: a PEM key whose newlines became spaces was echoed in full,
+// twice, into the peer's log at INFO. Every shape, in every field.
+#[test]
+fn no_key_shape_in_any_field_reaches_the_peer_log() {
+    for (shape, key) in ccaas_testkit::key_shapes() {
+        for field in [
+            "client_key",
+            "client_cert",
+            "root_cert",
+            "address",
+            "domain",
+            "dial_timeout",
+            "notes",
+        ] {
+            let dirs = PeerDirs::ccaas();
+            let mut conn: serde_json::Value =
+                serde_json::from_str(&mtls_connection("cc.example.com:9999")).unwrap();
+            conn[field] = serde_json::Value::from(key.as_str());
+            dirs.write_src("connection.json", &conn.to_string());
+            let result = build(&dirs, &[]);
+            let text = result.stderr.join("\n");
+            std::panic::catch_unwind(|| assert_no_key(&text))
+                .unwrap_or_else(|_| panic!("{shape} in `{field}` leaked into the peer log"));
+        }
+    }
+}

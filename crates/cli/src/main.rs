@@ -15,6 +15,33 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// Every line `ccaas` prints goes through `report::redact`: no key
+/// material reaches a terminal, whatever a message quoted.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        println!("{}", ccaas_core::report::redact(&format!($($arg)*)))
+    };
+}
+macro_rules! out_text {
+    ($text:expr) => {
+        print!("{}", ccaas_core::report::redact(&$text))
+    };
+}
+macro_rules! say {
+    ($($arg:tt)*) => {
+        eprintln!("{}", ccaas_core::report::redact(&format!($($arg)*)))
+    };
+}
+
+/// JSON for stdout, every string redacted.
+fn print_json(mut value: serde_json::Value) {
+    ccaas_core::report::redact_json(&mut value);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&value).unwrap_or_default()
+    );
+}
+
 const EXIT_CODES: &str = "Exit codes: 0 ok; 1 invalid input or the peer would fail; 2 usage error.";
 
 /// The sample package `simulate` installs when given none: type ccaas,
@@ -245,7 +272,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(Failure(lines)) => {
             for line in lines {
-                eprintln!("ccaas: error: {line}");
+                say!("ccaas: error: {line}");
             }
             ExitCode::from(1)
         }
@@ -318,10 +345,10 @@ fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
     };
     for warning in &composed.warnings {
         let kind = if warning.is_note() { "note" } else { "warning" };
-        eprintln!("ccaas: {kind}: connection.json: {warning}");
+        say!("ccaas: {kind}: connection.json: {warning}");
     }
     let id = compose::write_package(&composed, &args.output)?;
-    eprintln!(
+    say!(
         "ccaas: wrote `{}`: type {}, address {}, TLS {}, {}",
         args.output.display(),
         composed.metadata.chaincode_type,
@@ -333,7 +360,7 @@ fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
             "CouchDB indexes"
         ),
     );
-    println!("{id}");
+    out!("{id}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -366,10 +393,10 @@ fn id_cmd(packages: &[PathBuf], json: bool, limits: &Limits) -> Result<ExitCode,
             .iter()
             .map(|(file, id)| serde_json::json!({"file": file, "package_id": id.to_string(), "label": id.label.as_str(), "hash": id.hash_hex()}))
             .collect();
-        println!("{}", serde_json::Value::Array(array));
+        out!("{}", serde_json::Value::Array(array));
     } else {
         for (_, id) in &rows {
-            println!("{id}");
+            out!("{id}");
         }
     }
     if failures.is_empty() {
@@ -386,12 +413,9 @@ fn inspect_cmd(path: &Path, json: bool, limits: &Limits) -> Result<ExitCode, Fai
     };
     let exam = examine::examine_package(path, &options)?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&exam.to_json()).unwrap_or_default()
-        );
+        print_json(exam.to_json());
     } else {
-        print!("{}", output::inspection(path, &exam));
+        out_text!(output::inspection(path, &exam));
     }
     Ok(if exam.id.is_some() {
         ExitCode::SUCCESS
@@ -425,12 +449,9 @@ fn validate_cmd(
     };
     let exam = examine::examine_file(path, &options)?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&exam.to_json()).unwrap_or_default()
-        );
+        print_json(exam.to_json());
     } else {
-        print!("{}", output::validation(path, &exam));
+        out_text!(output::validation(path, &exam));
     }
     Ok(if exam.has_errors() {
         ExitCode::from(1)
@@ -480,7 +501,7 @@ fn simulate_cmd(
             if config.is_none() {
                 config = Some(SAMPLE_CONFIG.to_owned());
                 if !json {
-                    println!(
+                    out!(
                         "Simulating the bundled sample package with {}='{SAMPLE_CONFIG}'.\n",
                         ccaas_core::template::CONFIG_ENV
                     );
@@ -525,12 +546,9 @@ fn simulate_cmd(
     };
     let sim = simulate::simulate(&path, &options)?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&sim.to_json()).unwrap_or_default()
-        );
+        print_json(sim.to_json());
     } else {
-        print!("{}", output::simulation(&sim));
+        out_text!(output::simulation(&sim));
     }
     Ok(if sim.verdict.is_success() {
         ExitCode::SUCCESS

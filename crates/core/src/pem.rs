@@ -51,7 +51,7 @@ pub enum PemError {
         label: String,
     },
     /// `BEGIN` without a matching `END`.
-    #[error("the `{label}` block has no `-----END {label}-----` line")]
+    #[error("the `{label}` block has no END line (was the text cut short?)")]
     Unterminated {
         /// The block's label.
         label: String,
@@ -61,6 +61,13 @@ pub enum PemError {
     BadBase64 {
         /// The block's label.
         label: String,
+    },
+    /// A placeholder (`...`) where the base64 body goes, as in the Fabric
+    /// v2.0 documentation's example.
+    #[error("expected {expected}, found a placeholder (`...` where the base64 body goes, as in the Fabric documentation's example): paste the whole PEM file, or name it with the `*_file` key")]
+    Placeholder {
+        /// What was expected.
+        expected: &'static str,
     },
     /// An encrypted key, which the peer cannot use.
     #[error("the private key is encrypted; the peer needs an unencrypted key (decrypt it with `openssl pkey -in key.pem -out key-plain.pem`)")]
@@ -92,6 +99,7 @@ pub fn blocks(text: &str) -> Result<Vec<PemBlock>, PemError> {
             .trim_end()
             .strip_prefix("-----BEGIN ")
             .and_then(|l| l.strip_suffix("-----"))
+            .filter(|l| is_label(l))
         else {
             continue;
         };
@@ -121,9 +129,23 @@ pub fn blocks(text: &str) -> Result<Vec<PemBlock>, PemError> {
         if encrypted || label == "ENCRYPTED PRIVATE KEY" {
             return Err(PemError::Encrypted);
         }
-        let der = base64_decode(&body).ok_or_else(|| PemError::BadBase64 {
-            label: label.to_owned(),
-        })?;
+        let der = match base64_decode(&body) {
+            Some(der) => der,
+            None if is_placeholder(&body) => {
+                return Err(PemError::Placeholder {
+                    expected: if label.contains("PRIVATE KEY") {
+                        PemKind::PrivateKey.expected()
+                    } else {
+                        PemKind::Certificates.expected()
+                    },
+                })
+            }
+            None => {
+                return Err(PemError::BadBase64 {
+                    label: label.to_owned(),
+                })
+            }
+        };
         out.push(PemBlock {
             label: label.to_owned(),
             der,
@@ -136,15 +158,12 @@ pub fn blocks(text: &str) -> Result<Vec<PemBlock>, PemError> {
 pub fn parse(text: &str, kind: PemKind) -> Result<Vec<PemBlock>, PemError> {
     let all = blocks(text)?;
     if all.is_empty() {
-        let found = if text.trim().is_empty() {
-            "an empty string"
-        } else if text.contains("\\n") && !text.contains('\n') {
-            "a single line with literal `\\n` sequences (the newlines were escaped twice; in JSON write `\\n`, not `\\\\n`)"
-        } else if text.contains("-----BEGIN") {
-            "a `-----BEGIN` line that is not `-----BEGIN <LABEL>-----` on a line of its own"
-        } else {
-            "text with no `-----BEGIN` line (a file path? use the `*_file` key for paths)"
-        };
+        if text.contains("BEGIN") && is_placeholder(text) {
+            return Err(PemError::Placeholder {
+                expected: kind.expected(),
+            });
+        }
+        let found = no_block_found(text);
         return Err(PemError::NoBlock {
             expected: kind.expected(),
             found,
@@ -171,10 +190,110 @@ pub fn parse(text: &str, kind: PemKind) -> Result<Vec<PemBlock>, PemError> {
     Ok(all)
 }
 
-/// Whether `text` holds a PEM private-key marker (used to keep keys out of
-/// everything we print).
+/// What text with no well-formed `-----BEGIN <LABEL>-----` line is, in words.
+fn no_block_found(text: &str) -> &'static str {
+    let one_line = !text.trim().contains('\n');
+    if text.trim().is_empty() {
+        "an empty string"
+    } else if text.contains("\\n") && one_line {
+        "a single line with literal `\\n` sequences (the newlines were escaped twice; in JSON write `\\n`, not `\\\\n`)"
+    } else if text.contains("BEGIN") && !text.contains("-----BEGIN ") {
+        "a `BEGIN` line without exactly five dashes on each side (it must read `-----BEGIN <LABEL>-----`)"
+    } else if text.contains("BEGIN") && one_line {
+        "PEM text on a single line (its newlines were lost, e.g. by a copy and paste): in JSON write each newline as `\\n` (`\"-----BEGIN CERTIFICATE-----\\nMIIB...\\n-----END CERTIFICATE-----\\n\"`), or name the file with the `*_file` key"
+    } else if text.contains("BEGIN") {
+        "a `BEGIN` line that is not `-----BEGIN <LABEL>-----` on a line of its own (were newlines replaced by spaces?)"
+    } else {
+        "text with no `-----BEGIN` line (a file path? use the `*_file` key for paths)"
+    }
+}
+
+/// Whether `label` can be a PEM label (`CERTIFICATE`, `EC PRIVATE KEY`...):
+/// anything else after `-----BEGIN ` is broken text, never quoted.
+fn is_label(label: &str) -> bool {
+    !label.is_empty()
+        && label.len() <= 40
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ' || b == b'-')
+        && !label.contains("--")
+}
+
+/// Whether a PEM body (or a whole PEM text) stands in for one with `...`.
+fn is_placeholder(text: &str) -> bool {
+    text.contains("...") || text.contains('…')
+}
+
+/// Whether `text` may hold private-key material, whatever shape it arrived
+/// in: a `PRIVATE KEY` marker with any dashes, newlines or case (one line,
+/// spaces for newlines, truncated, glued to a certificate), or, without any
+/// marker, a run of base64 that is not a certificate's (bare base64). Used
+/// to keep keys out of everything we print and to write such files 0600.
 pub fn contains_private_key(text: &str) -> bool {
-    text.contains("PRIVATE KEY-----")
+    let lower = text.to_ascii_lowercase();
+    if ["private key", "private-key", "privatekey", "private_key"]
+        .iter()
+        .any(|m| lower.contains(m))
+    {
+        return true;
+    }
+    // A certificate (well formed or not) with no key marker is not a key.
+    if lower.contains("certificate") {
+        return false;
+    }
+    base64_runs(text).any(|run| !is_certificate_der(run))
+}
+
+/// Runs of base64 in `text` long and mixed enough to be key material
+/// rather than a name or a path: at least 32 characters of `A-Za-z0-9+/=`
+/// with 24 between two `/` holding upper case, lower case and digits (a
+/// path's components are shorter; base64 has one `/` in 64 characters).
+pub(crate) fn base64_runs(text: &str) -> impl Iterator<Item = &str> {
+    let is_b64 = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=';
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < bytes.len() {
+            while at < bytes.len() && !is_b64(bytes[at]) {
+                at += 1;
+            }
+            let start = at;
+            while at < bytes.len() && is_b64(bytes[at]) {
+                at += 1;
+            }
+            let run = &text[start..at];
+            if is_suspicious_run(run) {
+                return Some(run);
+            }
+        }
+        None
+    })
+}
+
+fn is_suspicious_run(run: &str) -> bool {
+    let mixed = |t: &str| {
+        t.bytes().any(|b| b.is_ascii_uppercase())
+            && t.bytes().any(|b| b.is_ascii_lowercase())
+            && t.bytes().any(|b| b.is_ascii_digit())
+    };
+    // A path's components are short; a key's base64 has a `/` in 64.
+    run.len() >= 32 && run.split('/').any(|part| part.len() >= 24 && mixed(part))
+}
+
+/// Whether a base64 run decodes to the start of a DER certificate: a
+/// SEQUENCE whose first element is a SEQUENCE (tbsCertificate), where every
+/// private key form starts with an INTEGER (its version).
+fn is_certificate_der(run: &str) -> bool {
+    let head: String = run.chars().take(16).collect();
+    let Some(der) = base64_decode(&head) else {
+        return false;
+    };
+    let first_element = match der.get(1) {
+        Some(&n) if n < 0x80 => 2,
+        Some(&n) => 2 + usize::from(n & 0x7f),
+        None => return false,
+    };
+    der.first() == Some(&0x30) && der.get(first_element) == Some(&0x30)
 }
 
 fn base64_decode(text: &str) -> Option<Vec<u8>> {
@@ -275,6 +394,67 @@ mod tests {
             ),
             Err(PemError::BadBase64 { .. })
         ));
+    }
+
+    // Regression: the Fabric v2.0 docs' example and one-line PEMs were quoted
+    // back garbled (as the label of an "unterminated" block).
+    #[test]
+    fn placeholders_and_one_line_pems_are_said_in_words() {
+        let docs = "-----BEGIN CERTIFICATE---- ... -----END CERTIFICATE-----";
+        assert!(matches!(
+            parse(docs, PemKind::Certificates),
+            Err(PemError::Placeholder { .. })
+        ));
+        let lines = "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n";
+        assert!(matches!(
+            parse(lines, PemKind::Certificates),
+            Err(PemError::Placeholder { .. })
+        ));
+        let one_line = CERT.replace('\n', " ");
+        match parse(&one_line, PemKind::Certificates) {
+            Err(e @ PemError::NoBlock { .. }) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains("single line") && text.contains("`\\n`"),
+                    "{text}"
+                );
+                assert!(!text.contains("TWFu"), "{text}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let four = CERT.replace("-----BEGIN", "----BEGIN");
+        match parse(&four, PemKind::Certificates) {
+            Err(PemError::NoBlock { found, .. }) => assert!(found.contains("five dashes")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn keys_are_recognised_in_any_shape() {
+        let body = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgO/vO7YK9Tiyzccaa";
+        let key = format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n");
+        for shape in [
+            key.clone(),
+            key.replace('\n', " "),
+            key.replace('\n', ""),
+            key.replace("-----", "----"),
+            key.to_lowercase(),
+            body.to_owned(),
+            format!("{CERT}{key}"),
+        ] {
+            assert!(contains_private_key(&shape), "{shape}");
+        }
+        for not_a_key in [
+            CERT,
+            "mycc.example.com:9999",
+            "/home/User1/ProjectsDir/chaincodeXyz/tls/ca.pem",
+            "basic_1.0:9c90b8f7a1e2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293dddde",
+        ] {
+            assert!(!contains_private_key(not_a_key), "{not_a_key}");
+        }
+        // A certificate's body without its markers is not taken for a key.
+        let cert_body = "MIIBdzCCARygAwIBAgIUYWDyir9Y/DSGkAlGAY6hmDxVAwEwCgYIKoZIzj0EAwIw";
+        assert!(!contains_private_key(cert_body));
     }
 
     #[test]

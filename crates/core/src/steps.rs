@@ -759,8 +759,10 @@ pub fn release(bld: &Path, release: &Path) -> Result<StepReport, StepError> {
 
 /// The lines a step writes to stderr, each starting with the step's name:
 /// warnings, then the summary on success or one line per problem on error.
+/// Every line has passed through [`crate::report::redact`]: the peer logs
+/// them at INFO, so no key material reaches it, whatever a message quoted.
 pub fn log_lines(step: &str, result: &Result<StepReport, StepError>) -> Vec<String> {
-    match result {
+    let lines: Vec<String> = match result {
         Ok(report) => report
             .warnings
             .iter()
@@ -773,5 +775,9 @@ pub fn log_lines(step: &str, result: &Result<StepReport, StepError>) -> Vec<Stri
             .map(|w| format!("{step}: warning: {w}"))
             .chain(e.lines().iter().map(|l| format!("{step}: error: {l}")))
             .collect(),
-    }
+    };
+    lines
+        .into_iter()
+        .map(|l| crate::report::redact(&l).into_owned())
+        .collect()
 }

@@ -11,6 +11,7 @@ const USAGE: &str =
 
 fn say(line: &str) {
     // The peer logs stderr; a closed stderr must not turn into a panic.
+    let line = ccaas_core::report::redact(line);
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 

@@ -207,12 +207,63 @@ pub fn json_string(s: &str) -> String {
     out
 }
 
-/// Asserts that no private-key marker appears in `text`.
+/// Asserts that no private-key marker and no piece of a fixture key's body
+/// (any 12 characters of any of its lines) appears in `text`.
 pub fn assert_no_key(text: &str) {
-    let key_body = fixture("tls/client.key");
-    let marker = key_body.lines().nth(1).unwrap_or("PRIVATE KEY");
     assert!(
-        !text.contains("PRIVATE KEY-----") && !text.contains(marker),
-        "key material leaked:\n{text}"
+        !text.contains("PRIVATE KEY-----"),
+        "key marker leaked:\n{text}"
     );
+    // Pieces that certificates share (algorithm identifiers) are public.
+    let public: String = ["ca.pem", "client.pem", "client-rsa.pem", "server.pem"]
+        .iter()
+        .map(|n| fixture(&format!("tls/{n}")).replace('\n', ""))
+        .collect();
+    for name in ["client.key", "other.key", "client-rsa.key", "ca.key"] {
+        let key = fixture(&format!("tls/{name}"));
+        for line in key.lines().filter(|l| !l.starts_with("-----")) {
+            let chars: Vec<char> = line.chars().collect();
+            for piece in chars.chunks(12).filter(|c| c.len() == 12) {
+                let piece: String = piece.iter().collect();
+                if public.contains(&piece) {
+                    continue;
+                }
+                assert!(
+                    !text.contains(&piece),
+                    "material of `{name}` leaked (`{piece}`):\n{text}"
+                );
+            }
+        }
+    }
+}
+
+/// The shapes a private key really arrives in, broken or not, by name: the
+/// fixture client key with newlines turned to spaces, on one line, with
+/// four dashes, truncated, as bare base64, without its BEGIN line, glued
+/// after a certificate, with escaped newlines, lower-cased markers.
+pub fn key_shapes() -> Vec<(&'static str, String)> {
+    let key = fixture("tls/client.key");
+    let cert = fixture("tls/client.pem");
+    let lines: Vec<&str> = key.lines().collect();
+    let body: String = lines[1..lines.len() - 1].concat();
+    vec![
+        ("intact", key.clone()),
+        ("spaces for newlines", key.replace('\n', " ")),
+        ("one line", key.replace('\n', "")),
+        (
+            "four dashes",
+            key.replace("-----BEGIN", "----BEGIN")
+                .replace("KEY-----", "KEY----"),
+        ),
+        ("truncated", lines[..2].join("\n")),
+        ("bare base64", body.clone()),
+        ("bare base64 lines", lines[1..lines.len() - 1].join("\n")),
+        ("no BEGIN line", lines[1..].join("\n")),
+        ("glued to a certificate", format!("{cert}{key}")),
+        ("escaped newlines", key.replace('\n', "\\n")),
+        (
+            "lower-case markers",
+            key.replace("PRIVATE KEY", "private key"),
+        ),
+    ]
 }

@@ -18,7 +18,7 @@
 //! # Ok::<(), script::ScriptError>(())
 //! ```
 
-use crate::session::{SessionError, TxOutcome};
+use crate::session::{Session, SessionError, TxOutcome};
 
 /// Why a script cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +103,30 @@ pub fn split(args: &[String]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Runs `invocations` on `channel` one after another; one result each.
+pub async fn run(
+    session: &Session,
+    channel: &str,
+    invocations: &[Vec<String>],
+) -> Vec<Result<TxOutcome, SessionError>> {
+    let mut results = Vec::with_capacity(invocations.len());
+    for args in invocations {
+        results.push(
+            session
+                .invoke(channel, args.iter().map(String::as_bytes))
+                .await,
+        );
+    }
+    results
+}
+
+/// True when every result is a COMPLETED below 400.
+pub fn all_succeeded(results: &[Result<TxOutcome, SessionError>]) -> bool {
+    results
+        .iter()
+        .all(|r| r.as_ref().is_ok_and(TxOutcome::is_success))
+}
+
 /// Bytes as text: printable ASCII as is, `"` and `\` escaped, newlines as
 /// `\n`, anything else as `\xNN`.
 pub fn escape(bytes: &[u8]) -> String {
@@ -118,6 +142,20 @@ pub fn escape(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Message counts by type as `NAME=N` words, in type order.
+pub fn format_counts(counts: &std::collections::BTreeMap<i32, u64>) -> String {
+    counts
+        .iter()
+        .map(
+            |(kind, n)| match ccaas_proto::MessageType::try_from(*kind) {
+                Ok(k) => format!("{}={n}", k.fabric_name()),
+                Err(_) => format!("{kind}={n}"),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One outcome as one line.

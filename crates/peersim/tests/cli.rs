@@ -1,0 +1,60 @@
+//! The `ccaas-peersim` command's contract: exit codes and messages.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+fn peersim(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ccaas-peersim"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let (code, _, stderr) = peersim(&["--id", "x"]);
+    assert_eq!(code, 2, "{stderr}");
+    let (code, _, _) = peersim(&[
+        "--address",
+        "127.0.0.1:1",
+        "--id",
+        "x",
+        "--profile",
+        "v9",
+        "invoke",
+        "ping",
+    ]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn a_host_name_is_never_resolved() {
+    let (code, stdout, stderr) =
+        peersim(&["--address", "localhost:7052", "--id", "x", "invoke", "ping"]);
+    assert_eq!((code, stdout.as_str()), (1, ""));
+    assert!(stderr.contains("never resolves names"), "{stderr}");
+}
+
+#[test]
+fn a_refused_connection_says_which_step_failed() {
+    // Port 1 on loopback: nothing listens there on the project's machines.
+    let (code, _, stderr) = peersim(&["--address", "127.0.0.1:1", "--id", "x", "invoke", "ping"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.starts_with("ccaas-peersim: error: connect to `127.0.0.1:1` failed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn help_documents_the_invocations() {
+    let (code, stdout, _) = peersim(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("--script"));
+    assert!(stdout.contains("Exit status"));
+}

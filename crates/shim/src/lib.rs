@@ -63,3 +63,8 @@ pub use server::{BoundServer, ChaincodeServer, ServerConfig, ServerError};
 pub use stream::{in_process, InProcess, PeerCapabilities, StreamConfig};
 pub use stub::{StateIterator, Stub, StubError};
 pub use tls::{PemSource, TlsConfig, TlsError};
+
+/// docs/chaincode.md's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/chaincode.md")]
+pub struct ChaincodeGuideDoctests;

@@ -221,9 +221,11 @@ struct PackageArgs {
     /// CouchDB index files: *.json, or a tree of indexes/ and collections/NAME/indexes/.
     #[arg(long, value_name = "DIR")]
     indexes: Option<PathBuf>,
-    /// Extra TLS files to ship under tls/ in the package.
+    /// TLS files for connection.json's `*_file` keys: only the files they name (`tls/<file>`) are packed.
     #[arg(long, value_name = "DIR")]
     tls_dir: Option<PathBuf>,
+    #[command(flatten)]
+    server: ServerCert,
 }
 
 fn parse_dialect(s: &str) -> Result<Dialect, String> {
@@ -319,38 +321,117 @@ fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
         indexes_dir: args.indexes.clone(),
         tls_dir: args.tls_dir.clone(),
     };
+    let not_written = format!("no package written to `{}`", args.output.display());
+    let source = args
+        .connection
+        .as_ref()
+        .map_or("connection.json (from the flags)".to_owned(), |p| {
+            format!("`{}`", p.display())
+        });
     let composed = match compose::compose(&inputs) {
         Ok(c) => c,
-        Err(compose::ComposeError::Connection(rejected)) => {
-            let source = args
-                .connection
-                .as_ref()
-                .map_or("connection.json (from the flags)".to_owned(), |p| {
-                    format!("`{}`", p.display())
-                });
-            let mut lines: Vec<String> = rejected
-                .problems
+        Err(compose::ComposeError::Invalid(problems)) => {
+            let mut lines: Vec<String> = problems
                 .iter()
-                .map(|p| format!("{source}: {}", ccaas_core::report::chain(p)))
+                .map(|p| match p {
+                    compose::ComposeProblem::Connection(e) => {
+                        format!("{source}: {}", ccaas_core::report::chain(e))
+                    }
+                    other => ccaas_core::report::chain(other),
+                })
                 .collect();
-            lines.push(format!("no package written to `{}`", args.output.display()));
+            lines.push(not_written);
             return Err(Failure(lines));
         }
-        Err(e) => {
-            return Err(Failure(vec![
-                ccaas_core::report::chain(&e),
-                format!("no package written to `{}`", args.output.display()),
-            ]))
-        }
+        Err(e) => return Err(Failure(vec![ccaas_core::report::chain(&e), not_written])),
     };
+    // One verdict: the package is checked as `ccaas validate` checks it
+    // (key against certificate, validity, server name), before writing.
+    let server_cert = read_server_cert(&args.server)?;
+    let (id, bytes) = composed
+        .to_bytes()
+        .map_err(|e| Failure(vec![ccaas_core::report::chain(&e), not_written.clone()]))?;
+    let options = ExamineOptions {
+        server_cert,
+        ..ExamineOptions::default()
+    };
+    let exam = examine::examine_package_from(&bytes[..], "package", &options)?;
+    if exam.has_errors() {
+        let mut lines: Vec<String> = exam
+            .findings
+            .iter()
+            .filter(|f| f.severity == examine::Severity::Error)
+            .map(|f| {
+                let file = if f.file == "connection.json" {
+                    &source
+                } else {
+                    &f.file
+                };
+                format!("{file}: {} ({})", f.message, f.peer.describe())
+            })
+            .collect();
+        lines.push(not_written);
+        return Err(Failure(lines));
+    }
     for warning in &composed.warnings {
         let kind = if warning.is_note() { "note" } else { "warning" };
         say!("ccaas: {kind}: connection.json: {warning}");
     }
-    let id = compose::write_package(&composed, &args.output)?;
+    // What the examination adds (TLS notes, index advice), once.
+    let said: Vec<String> = composed.warnings.iter().map(ToString::to_string).collect();
+    for f in exam.findings.iter().filter(|f| !said.contains(&f.message)) {
+        say!("ccaas: {}: {}: {}", f.severity.as_str(), f.file, f.message);
+    }
+    if args.client_key.is_some() {
+        say!("ccaas: note: --client-key: the client's private key is embedded in the package, and every organisation that installs it can read it; to keep the key on each peer, name it with `client_key_file` in a --connection file and set `CCAAS_TLS_DIR` on the peer (docs/peer-setup.md)");
+    }
+    for file in composed
+        .tls_dir_files
+        .iter()
+        .filter(|f| f.named_by.is_none())
+    {
+        let why = if file.private_key {
+            "a private key that no `client_key_file` names"
+        } else {
+            "no `*_file` key names it"
+        };
+        say!(
+            "ccaas: note: --tls-dir: not packed `{}`: {why}",
+            file.relative
+        );
+    }
+    let output = &args.output;
+    if output.as_os_str() == "-" {
+        use std::io::Write;
+        std::io::stdout().lock().write_all(&bytes).map_err(|e| {
+            Failure(vec![format!(
+                "-o -: cannot write the package to standard output: {e}"
+            )])
+        })?;
+    } else {
+        ccaas_core::fs::write_atomic(output, &bytes, composed.file_mode())?;
+    }
+    let packed: Vec<String> = composed
+        .tls_dir_files
+        .iter()
+        .filter_map(|f| f.named_by.map(|k| format!("tls/{} ({k})", f.relative)))
+        .collect();
+    let tls_files = if packed.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", {}: {}",
+            ccaas_core::report::count(packed.len() as u64, "TLS file", "TLS files"),
+            packed.join(", ")
+        )
+    };
+    let to = if output.as_os_str() == "-" {
+        "the package to standard output".to_owned()
+    } else {
+        format!("`{}`", output.display())
+    };
     say!(
-        "ccaas: wrote `{}`: type {}, address {}, TLS {}, {}",
-        args.output.display(),
+        "ccaas: wrote {to}: type {}, address {}, TLS {}, {}{tls_files}",
         composed.metadata.chaincode_type,
         ccaas_core::report::shorten(&composed.connection.address),
         composed.connection.tls_mode(),
@@ -360,8 +441,33 @@ fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
             "CouchDB indexes"
         ),
     );
-    out!("{id}");
+    if output.as_os_str() == "-" {
+        say!("ccaas: package ID {id}");
+    } else {
+        out!("{id}");
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+fn read_server_cert(server: &ServerCert) -> Result<Option<String>, Failure> {
+    let Some(path) = &server.server_cert else {
+        return Ok(None);
+    };
+    let bytes = ccaas_core::fs::read_limited(path, ccaas_core::tls_files::MAX_TLS_FILE_BYTES)
+        .map_err(|e| {
+            Failure(vec![format!(
+                "--server-cert: {}",
+                ccaas_core::report::chain(&e)
+            )])
+        })?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    if ccaas_core::pem::contains_private_key(&text) {
+        return Err(Failure(vec![format!(
+            "--server-cert `{}`: found a private key where the chaincode server's certificate was expected (give the server's certificate, e.g. server.pem, not its key)",
+            path.display()
+        )]));
+    }
+    Ok(Some(text))
 }
 
 fn id_cmd(packages: &[PathBuf], json: bool, limits: &Limits) -> Result<ExitCode, Failure> {
@@ -431,16 +537,7 @@ fn validate_cmd(
     json: bool,
     limits: &Limits,
 ) -> Result<ExitCode, Failure> {
-    let server_cert = match &server.server_cert {
-        Some(p) => Some(
-            String::from_utf8_lossy(&ccaas_core::fs::read_limited(
-                p,
-                ccaas_core::tls_files::MAX_TLS_FILE_BYTES,
-            )?)
-            .into_owned(),
-        ),
-        None => None,
-    };
+    let server_cert = read_server_cert(server)?;
     let options = ExamineOptions {
         config: config_text(&peer.config)?,
         tls_dir: peer.tls_dir.clone(),

@@ -325,15 +325,226 @@ fn package_refuses_a_bad_index() {
     assert!(!out.exists());
 }
 
+/// A connection.json naming the mutual-TLS files `tls/ca.pem`,
+/// `tls/client.pem` and `tls/client.key`, for `--tls-dir`.
+fn files_connection(dir: &Path) -> PathBuf {
+    write(
+        dir,
+        "connection.json",
+        r#"{"address": "mycc.example.com:9999", "tls_required": true, "client_auth_required": true,
+            "root_cert_file": "tls/ca.pem", "client_cert_file": "tls/client.pem", "client_key_file": "tls/client.key"}"#,
+    )
+}
+
+// Regression: `--tls-dir` packed every file of the directory, CA keys and
+// old packages included, into a package shared with other organisations.
 #[test]
-fn package_ships_a_tls_dir() {
+fn package_ships_only_the_tls_files_connection_json_names() {
     let dir = tempfile::tempdir().unwrap();
     let tls = dir.path().join("tls");
     write(&tls, "ca.pem", &fixture("tls/ca.pem"));
-    let pkg = make_package(dir.path(), "t", &["--tls-dir", s(&tls)]);
+    write(&tls, "client.pem", &fixture("tls/client.pem"));
+    write(&tls, "client.key", &fixture("tls/client.key"));
+    write(&tls, "ca.key", &fixture("tls/ca.key"));
+    write(&tls, "old.tgz", "an old package");
+    let conn = files_connection(dir.path());
+    let out = dir.path().join("t.tgz");
+    let run = ccaas(&[
+        "package",
+        "--label",
+        "t",
+        "--connection",
+        s(&conn),
+        "--tls-dir",
+        s(&tls),
+        "-o",
+        s(&out),
+    ]);
+    expect(
+        &run,
+        0,
+        &[],
+        &[
+            "3 TLS files: tls/ca.pem (root_cert_file), tls/client.key (client_key_file), tls/client.pem (client_cert_file)",
+            "not packed `ca.key`: a private key that no `client_key_file` names",
+            "not packed `old.tgz`: no `*_file` key names it",
+        ],
+    );
     assert_eq!(
-        json(&ccaas(&["inspect", s(&pkg), "--json"]))["tls_files"],
-        serde_json::json!(["ca.pem"])
+        json(&ccaas(&["inspect", s(&out), "--json"]))["tls_files"],
+        serde_json::json!(["ca.pem", "client.key", "client.pem"])
+    );
+    // A private key named by a key other than `client_key_file` is refused.
+    let named_wrong = write(
+        dir.path(),
+        "wrong.json",
+        r#"{"address": "mycc.example.com:9999", "tls_required": true, "root_cert_file": "tls/ca.key"}"#,
+    );
+    std::fs::remove_file(&out).unwrap();
+    let run = ccaas(&[
+        "package",
+        "--label",
+        "t",
+        "--connection",
+        s(&named_wrong),
+        "--tls-dir",
+        s(&tls),
+        "-o",
+        s(&out),
+    ]);
+    expect(
+        &run,
+        1,
+        &[],
+        &[
+            "ca.key` holds a private key, but `root_cert_file` names it",
+            "no package written to",
+        ],
+    );
+    assert_no_key(&run.stderr);
+    assert!(!out.exists());
+}
+
+// Regression: `--client-key` embedded the key in a shared package silently.
+#[test]
+fn package_says_when_it_embeds_a_client_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = write(dir.path(), "ca.pem", &fixture("tls/ca.pem"));
+    let cert = write(dir.path(), "client.pem", &fixture("tls/client.pem"));
+    let key = write(dir.path(), "client.key", &fixture("tls/client.key"));
+    let run = ccaas(&[
+        "package",
+        "--label",
+        "k",
+        "--address",
+        "mycc.example.com:9999",
+        "--tls-root-cert",
+        s(&ca),
+        "--client-cert",
+        s(&cert),
+        "--client-key",
+        s(&key),
+        "-o",
+        s(&dir.path().join("k.tgz")),
+    ]);
+    expect(
+        &run,
+        0,
+        &[],
+        &[
+            "note: --client-key: the client's private key is embedded in the package",
+            "`client_key_file`",
+            "`CCAAS_TLS_DIR`",
+        ],
+    );
+    let run = ccaas(&[
+        "package",
+        "--label",
+        "k",
+        "--address",
+        "mycc.example.com:9999",
+        "--tls-root-cert",
+        s(&ca),
+        "-o",
+        s(&dir.path().join("k2.tgz")),
+    ]);
+    assert!(!run.stderr.contains("--client-key"), "{}", run.stderr);
+}
+
+// Regression: `package` wrote packages `validate` fails (a key that is not
+// the certificate's, an expired certificate, a server name the certificate
+// does not cover), and stopped at the first problem.
+#[test]
+fn package_checks_what_validate_checks_and_reports_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = |name: &str| repo_root().join("fixtures/tls").join(name);
+    let out = dir.path().join("v.tgz");
+    let run = ccaas(&[
+        "package",
+        "--label",
+        "v",
+        "--address",
+        "elsewhere.org:9999",
+        "--tls-root-cert",
+        s(&f("expired.pem")),
+        "--client-cert",
+        s(&f("client.pem")),
+        "--client-key",
+        s(&f("other.key")),
+        "--server-cert",
+        s(&f("server.pem")),
+        "-o",
+        s(&out),
+    ]);
+    expect(
+        &run,
+        1,
+        &[],
+        &[
+            "key `client_key`: the private key does not belong to `client_cert`",
+            "key `root_cert`: the certificate (`CN=ccaas expired test cert`) expired on",
+            "the server certificate does not cover `elsewhere.org`",
+            "no package written to",
+        ],
+    );
+    assert!(!out.exists());
+    // The same inputs in a package: validate says the same words.
+    let conn = serde_json::json!({
+        "address": "elsewhere.org:9999", "tls_required": true, "client_auth_required": true,
+        "root_cert": fixture("tls/expired.pem"), "client_cert": fixture("tls/client.pem"),
+        "client_key": fixture("tls/other.key"),
+    });
+    let conn_path = write(dir.path(), "connection.json", &conn.to_string());
+    let validate = ccaas(&[
+        "validate",
+        s(&conn_path),
+        "--server-cert",
+        s(&f("server.pem")),
+    ]);
+    for line in run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("key `") || l.contains("server certificate"))
+    {
+        let message = line
+            .split_once(": key ")
+            .map(|(_, m)| format!("key {m}"))
+            .or_else(|| {
+                line.split_once(": the server")
+                    .map(|(_, m)| format!("the server{m}"))
+            })
+            .unwrap();
+        assert!(
+            validate.stdout.contains(&message),
+            "validate lacks {message}\n{}",
+            validate.stdout
+        );
+    }
+    // Problems of different inputs, all at once.
+    let bad_index = write(dir.path(), "indexes/bad.json", "{}");
+    let run = ccaas(&[
+        "package",
+        "--label",
+        "v",
+        "--address",
+        "nohost",
+        "--dial-timeout",
+        "10",
+        "--indexes",
+        s(bad_index.parent().unwrap()),
+        "-o",
+        s(&out),
+    ]);
+    expect(
+        &run,
+        1,
+        &[],
+        &[
+            "key `address`",
+            "key `dial_timeout`",
+            "bad.json`",
+            "no package written",
+        ],
     );
 }
 
@@ -1087,7 +1298,16 @@ fn limits_can_be_changed_on_the_command_line() {
     let tls = dir.path().join("tls");
     write(&tls, "ca.pem", &fixture("tls/ca.pem"));
     write(&tls, "client.pem", &fixture("tls/client.pem"));
-    let pkg = make_package(dir.path(), "l", &["--tls-dir", s(&tls)]);
+    let conn = write(
+        dir.path(),
+        "connection.json",
+        r#"{"address": "127.0.0.1:9999", "tls_required": true, "root_cert_file": "tls/ca.pem", "client_cert_file": "tls/client.pem"}"#,
+    );
+    let pkg = make_package(
+        dir.path(),
+        "l",
+        &["--connection", s(&conn), "--tls-dir", s(&tls)],
+    );
     expect(&ccaas(&["inspect", s(&pkg)]), 0, &[], &[]);
     let run = ccaas(&["inspect", s(&pkg), "--max-entries", "2"]);
     expect(

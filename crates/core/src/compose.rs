@@ -22,7 +22,7 @@
 //! ```
 
 use crate::archive::{ArchiveError, CodeTree};
-use crate::connection::{self, ConnectionWarning, LoadOptions, Rejected};
+use crate::connection::{self, ConnectionWarning, LoadOptions};
 use crate::fs::{self, FsError};
 use crate::index::{self, IndexError, MAX_INDEX_BYTES};
 use crate::metadata::{Dialect, Label, Metadata};
@@ -43,7 +43,8 @@ pub struct PackageInputs {
     /// `statedb/couchdb`-style tree of `indexes/` and
     /// `collections/<name>/indexes/`.
     pub indexes_dir: Option<PathBuf>,
-    /// Files to ship under `tls/`.
+    /// A directory of TLS files: those that connection.json's `*_file`
+    /// keys name as `tls/<file>` are shipped under `tls/`; nothing else.
     pub tls_dir: Option<PathBuf>,
 }
 
@@ -103,12 +104,12 @@ impl ConnectionFields {
     }
 }
 
-/// Why no package was made.
+/// One reason a package cannot be made; [`compose`] reports every one.
 #[derive(Debug, thiserror::Error)]
-pub enum ComposeError {
-    /// connection.json would not work.
-    #[error("connection.json would not work with the peer")]
-    Connection(Rejected),
+pub enum ComposeProblem {
+    /// connection.json would not work with the peer.
+    #[error(transparent)]
+    Connection(connection::ConnectionError),
     /// An index file is not one the peer creates.
     #[error("`{file}`: {source}")]
     Index {
@@ -118,6 +119,34 @@ pub enum ComposeError {
         #[source]
         source: IndexError,
     },
+    /// A file of the TLS directory that a `*_file` key other than
+    /// `client_key_file` names holds a private key.
+    #[error("`{file}` holds a private key, but `{key}` names it; only `client_key_file` may name a private key (the package is shared with other organisations)")]
+    KeyInTlsDir {
+        /// The file.
+        file: PathBuf,
+        /// The `*_file` key naming it.
+        key: &'static str,
+    },
+    /// A `*_file` path that leaves the TLS directory.
+    #[error("key `{key}` names `{path}`, which is outside the TLS directory")]
+    OutsideTlsDir {
+        /// The `*_file` key.
+        key: &'static str,
+        /// The reference.
+        path: String,
+    },
+    /// A file could not be read.
+    #[error(transparent)]
+    Fs(#[from] FsError),
+}
+
+/// Why no package was made.
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    /// The inputs have problems: every one, at once.
+    #[error("{}", problems_summary(.0))]
+    Invalid(Vec<ComposeProblem>),
     /// A file could not be read.
     #[error(transparent)]
     Fs(#[from] FsError),
@@ -127,6 +156,37 @@ pub enum ComposeError {
     /// The package could not be written.
     #[error(transparent)]
     Package(#[from] PackageError),
+}
+
+fn problems_summary(problems: &[ComposeProblem]) -> String {
+    match problems {
+        [one] => one.to_string(),
+        many => format!("{} problems", many.len()),
+    }
+}
+
+impl ComposeError {
+    /// Every problem, one line each (the error chain of each).
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            ComposeError::Invalid(problems) => {
+                problems.iter().map(|p| crate::report::chain(p)).collect()
+            }
+            other => vec![crate::report::chain(other)],
+        }
+    }
+}
+
+/// A file of the TLS directory and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsDirFile {
+    /// Its path relative to the TLS directory.
+    pub relative: String,
+    /// The `*_file` key naming it, when one does: then it is packed under
+    /// `tls/`.
+    pub named_by: Option<&'static str>,
+    /// Whether it holds a private key.
+    pub private_key: bool,
 }
 
 /// A checked package, ready to write.
@@ -144,18 +204,37 @@ pub struct Composed {
     pub warnings: Vec<ConnectionWarning>,
     /// Whether a private key is inside.
     pub holds_private_key: bool,
+    /// Every file of the TLS directory: packed (named by a `*_file` key)
+    /// or left out.
+    pub tls_dir_files: Vec<TlsDirFile>,
 }
 
-/// Checks the inputs and assembles the package's contents.
+/// Checks the inputs and assembles the package's contents, reporting every
+/// problem at once. From the TLS directory only the files that
+/// connection.json's `*_file` keys name (under `tls/`) are packed.
 pub fn compose(inputs: &PackageInputs) -> Result<Composed, ComposeError> {
-    let checked = connection::load(&inputs.connection_json, &LoadOptions::default())
-        .map_err(ComposeError::Connection)?;
+    let mut problems = Vec::new();
+    let (checked, conn_ok) =
+        match connection::load(&inputs.connection_json, &LoadOptions::default()) {
+            Ok(checked) => (Some(checked), true),
+            Err(rejected) => {
+                problems.extend(
+                    rejected
+                        .problems
+                        .into_iter()
+                        .map(ComposeProblem::Connection),
+                );
+                (None, false)
+            }
+        };
     let mut code = CodeTree::new();
-    let conn = &checked.connection;
-    let json = conn.to_json();
-    let mut holds_private_key = crate::pem::contains_private_key(&String::from_utf8_lossy(&json));
     let secret_mode = |secret: bool| if secret { 0o600 } else { 0o644 };
-    code.add_file("connection.json", json, secret_mode(holds_private_key))?;
+    let mut holds_private_key = false;
+    if let Some(checked) = &checked {
+        let json = checked.connection.to_json();
+        holds_private_key = crate::pem::contains_private_key(&String::from_utf8_lossy(&json));
+        code.add_file("connection.json", json, secret_mode(holds_private_key))?;
+    }
 
     let mut indexes = Vec::new();
     if let Some(dir) = &inputs.indexes_dir {
@@ -168,19 +247,58 @@ pub fn compose(inputs: &PackageInputs) -> Result<Composed, ComposeError> {
                 format!("statedb/couchdb/{relative}")
             };
             let bytes = fs::read_limited(&path, MAX_INDEX_BYTES)?;
-            index::validate(&under_statedb, &bytes).map_err(|source| ComposeError::Index {
-                file: path.clone(),
-                source,
-            })?;
+            if let Err(source) = index::validate(&under_statedb, &bytes) {
+                problems.push(ComposeProblem::Index {
+                    file: path.clone(),
+                    source,
+                });
+                continue;
+            }
             let in_code = format!("{}/{under_statedb}", inputs.dialect.metadata_folder());
             code.add_file(&in_code, bytes, 0o644)?;
             indexes.push(in_code);
         }
     }
-    if let Some(dir) = &inputs.tls_dir {
+    let mut tls_dir_files = Vec::new();
+    if let (Some(dir), Some(checked)) = (&inputs.tls_dir, &checked) {
+        let named: Vec<(&'static str, String)> = checked
+            .connection
+            .files
+            .iter()
+            .filter_map(|(key, path)| {
+                let path = path.trim_start_matches("./");
+                let relative = path.strip_prefix(&format!("{}/", crate::steps::TLS_FOLDER))?;
+                Some((*key, relative.to_owned()))
+            })
+            .collect();
+        for (key, relative) in &named {
+            let escapes = Path::new(relative)
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)));
+            if escapes {
+                problems.push(ComposeProblem::OutsideTlsDir {
+                    key,
+                    path: format!("{}/{relative}", crate::steps::TLS_FOLDER),
+                });
+            }
+        }
         for (relative, path) in fs::walk_files(dir)? {
             let bytes = fs::read_limited(&path, MAX_TLS_FILE_BYTES)?;
             let secret = crate::pem::contains_private_key(&String::from_utf8_lossy(&bytes));
+            let named_by = named.iter().find(|(_, r)| *r == relative).map(|(k, _)| *k);
+            tls_dir_files.push(TlsDirFile {
+                relative: relative.clone(),
+                named_by,
+                private_key: secret,
+            });
+            match named_by {
+                None => continue,
+                Some(key) if secret && key != "client_key_file" => {
+                    problems.push(ComposeProblem::KeyInTlsDir { file: path, key });
+                    continue;
+                }
+                Some(_) => {}
+            }
             holds_private_key |= secret;
             code.add_file(
                 &format!("{}/{relative}", crate::steps::TLS_FOLDER),
@@ -189,7 +307,14 @@ pub fn compose(inputs: &PackageInputs) -> Result<Composed, ComposeError> {
             )?;
         }
     }
+    let Some(checked) = checked.filter(|_| conn_ok && problems.is_empty()) else {
+        return Err(ComposeError::Invalid(problems));
+    };
     let mut warnings = checked.warnings;
+    // A file now in the package needs no note that the builder reads it.
+    warnings.retain(|w| {
+        !matches!(w, ConnectionWarning::Unresolved { path, .. } if code.contains(path.trim_start_matches("./")))
+    });
     let c = &checked.connection;
     for (key, path) in &c.files {
         let used = c.tls_required && (*key == "root_cert_file" || c.client_auth_required);
@@ -213,19 +338,33 @@ pub fn compose(inputs: &PackageInputs) -> Result<Composed, ComposeError> {
         indexes,
         warnings,
         holds_private_key,
+        tls_dir_files,
     })
+}
+
+impl Composed {
+    /// The package's bytes and ID, in memory.
+    pub fn to_bytes(&self) -> Result<(PackageId, Vec<u8>), ComposeError> {
+        let mut bytes = Vec::new();
+        let id = package::write(&self.metadata, &self.code, &mut bytes)?;
+        Ok((id, bytes))
+    }
+
+    /// The file mode the package should be written with: 0600 when a
+    /// private key is inside, else 0644.
+    pub fn file_mode(&self) -> u32 {
+        if self.holds_private_key {
+            0o600
+        } else {
+            0o644
+        }
+    }
 }
 
 /// Writes the package to `out` atomically (0600 when a private key is
 /// inside, else 0644) and returns its package ID.
 pub fn write_package(composed: &Composed, out: &Path) -> Result<PackageId, ComposeError> {
-    let mut bytes = Vec::new();
-    let id = package::write(&composed.metadata, &composed.code, &mut bytes)?;
-    let mode = if composed.holds_private_key {
-        0o600
-    } else {
-        0o644
-    };
-    fs::write_atomic(out, &bytes, mode)?;
+    let (id, bytes) = composed.to_bytes()?;
+    fs::write_atomic(out, &bytes, composed.file_mode())?;
     Ok(id)
 }

@@ -383,12 +383,31 @@ pub fn examine_connection(path: &Path, bytes: &[u8], options: &ExamineOptions) -
 /// Examines a package file: the peer's package rules, then what our build
 /// step would check, on a copy extracted to a temporary directory.
 pub fn examine_package(path: &Path, options: &ExamineOptions) -> Result<Examination, FsError> {
+    let file = fs::open_regular(path)?;
+    examine_package_from(file, &path.display().to_string(), options)
+}
+
+/// [`examine_package`] of a package in memory, or read from any reader
+/// (standard input); `name` is how findings name it.
+///
+/// ```
+/// use ccaas_core::examine::{examine_package_from, ExamineOptions};
+///
+/// let bytes = include_bytes!("../../../fixtures/sample/basic_1.0.tgz");
+/// let exam = examine_package_from(&bytes[..], "basic_1.0.tgz", &ExamineOptions::default())?;
+/// assert_eq!(exam.metadata.map(|m| m.label.to_string()).as_deref(), Some("basic_1.0"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn examine_package_from<R: std::io::Read>(
+    file: R,
+    name: &str,
+    options: &ExamineOptions,
+) -> Result<Examination, FsError> {
     let mut exam = Examination::new(FileKind::Package);
     let work = tempfile::tempdir()
         .map_err(|e| FsError::io("create a temporary directory in", &std::env::temp_dir(), e))?;
     let src = work.path().join("src");
     fs::create_dir_all(&src, 0o700)?;
-    let file = fs::open_regular(path)?;
     let mut entries = Vec::new();
     let read = package::read(file, &options.limits, |entry, contents| {
         entries.push(entry.clone());
@@ -409,7 +428,7 @@ pub fn examine_package(path: &Path, options: &ExamineOptions) -> Result<Examinat
             } else {
                 PeerOutcome::RejectsInstall
             };
-            exam.error(&path.display().to_string(), crate::report::chain(&e), peer);
+            exam.error(name, crate::report::chain(&e), peer);
             return Ok(exam);
         }
     };

@@ -244,6 +244,31 @@ impl Simulator {
         }
     }
 
+    /// Runs `chaincode` in this process (no socket) with the shim's
+    /// defaults for this package ID, and waits for its registration.
+    pub async fn in_process<C: ccaas_shim::Chaincode>(
+        &self,
+        chaincode: Arc<C>,
+    ) -> Result<Session, SessionError> {
+        let config = ccaas_shim::StreamConfig::new(self.config.package_id.clone());
+        self.in_process_with(chaincode, config).await
+    }
+
+    /// Runs `chaincode` in this process with the shim's `config` (e.g.
+    /// another package ID, to see the registration refused).
+    pub async fn in_process_with<C: ccaas_shim::Chaincode>(
+        &self,
+        chaincode: Arc<C>,
+        config: ccaas_shim::StreamConfig,
+    ) -> Result<Session, SessionError> {
+        let ends = ccaas_shim::in_process(chaincode, config);
+        self.attach(Transport::from_channels(
+            ends.to_chaincode,
+            ends.from_chaincode,
+        ))
+        .await
+    }
+
     /// Starts the handler over `transport` without waiting for REGISTER.
     pub fn spawn(&self, transport: Transport) -> Session {
         let config = Arc::new(self.config.clone());

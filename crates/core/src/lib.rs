@@ -49,7 +49,5 @@ pub use package::PackageId;
 pub use template::TemplateConfig;
 pub use tls_files::TlsFiles;
 
-/// The README's Rust examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;
+// The README's Rust examples run as doctests of `ccaas-shim`, which links
+// this crate too (the README shows both).

@@ -68,3 +68,9 @@ pub use tls::{PemSource, TlsConfig, TlsError};
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/chaincode.md")]
 pub struct ChaincodeGuideDoctests;
+
+/// The README's Rust examples (this crate's and `ccaas-core`'s), compiled
+/// and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -143,7 +143,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ChaincodeId, MessageType, Message};
+    use crate::{ChaincodeId, Message, MessageType};
 
     #[test]
     fn unknown_message_types_are_kept_as_numbers() {

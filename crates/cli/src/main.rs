@@ -120,6 +120,8 @@ enum Command {
         builders: Vec<PathBuf>,
         #[command(flatten)]
         peer: PeerSettings,
+        #[command(flatten)]
+        server: ServerCert,
         /// Print JSON (shape in docs/cli.md).
         #[arg(long)]
         json: bool,
@@ -266,9 +268,17 @@ fn main() -> ExitCode {
             package,
             builders,
             peer,
+            server,
             json,
             limits,
-        } => simulate_cmd(package.as_deref(), &builders, &peer, json, &limits.limits()),
+        } => simulate_cmd(
+            package.as_deref(),
+            &builders,
+            &peer,
+            &server,
+            json,
+            &limits.limits(),
+        ),
     };
     match result {
         Ok(code) => code,
@@ -367,7 +377,7 @@ fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
                 } else {
                     &f.file
                 };
-                format!("{file}: {} ({})", f.message, f.peer.describe())
+                format!("{file}: {} ({})", f.message, f.outcome())
             })
             .collect();
         lines.push(not_written);
@@ -584,6 +594,7 @@ fn simulate_cmd(
     package: Option<&Path>,
     builder_dirs: &[PathBuf],
     peer: &PeerSettings,
+    server: &ServerCert,
     json: bool,
     limits: &Limits,
 ) -> Result<ExitCode, Failure> {
@@ -639,6 +650,7 @@ fn simulate_cmd(
     }
     let options = SimulateOptions {
         limits: *limits,
+        server_cert: read_server_cert(server)?,
         ..SimulateOptions::new(builders, peer_env)
     };
     let sim = simulate::simulate(&path, &options)?;

@@ -22,7 +22,7 @@ fn finding_line(f: &Finding) -> String {
         f.severity.as_str(),
         f.file,
         f.message,
-        f.peer.describe()
+        f.outcome()
     )
 }
 
@@ -128,11 +128,7 @@ pub fn validation(path: &Path, exam: &Examination) -> String {
         FileKind::Connection => "connection.json",
         FileKind::Metadata => "metadata.json",
     };
-    let verdict = if errors > 0 {
-        "the install would fail with this builder"
-    } else {
-        "installs with this builder"
-    };
+    let verdict = exam.verdict();
     let id = exam
         .id
         .as_ref()

@@ -1336,3 +1336,91 @@ fn limits_can_be_changed_on_the_command_line() {
     ]));
     assert_eq!(v["findings"][0]["peer"], "no-limit");
 }
+
+// Regression: `validate` failed packages whose TLS material does not fit
+// together while `simulate` said "OK: installed", and validate's verdict
+// ("the install would fail") contradicted what happens (the install works,
+// the first invoke fails).
+#[test]
+fn validate_and_simulate_give_one_verdict_in_the_same_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = |name: &str| repo_root().join("fixtures/tls").join(name);
+    let cases = [
+        (
+            "mismatch",
+            "mycc.example.com:9999",
+            "ca.pem",
+            "other.key",
+            None,
+        ),
+        (
+            "expired",
+            "mycc.example.com:9999",
+            "expired.pem",
+            "client.key",
+            None,
+        ),
+        (
+            "name",
+            "elsewhere.org:9999",
+            "ca.pem",
+            "client.key",
+            Some("server.pem"),
+        ),
+    ];
+    for (label, address, root, key, server) in cases {
+        let conn = serde_json::json!({
+            "address": address, "tls_required": true, "client_auth_required": true,
+            "root_cert": fixture(&format!("tls/{root}")), "client_cert": fixture("tls/client.pem"),
+            "client_key": fixture(&format!("tls/{key}")),
+        });
+        let src = dir.path().join(label);
+        write(&src, "connection.json", &conn.to_string());
+        write(
+            &src,
+            "metadata.json",
+            &format!(r#"{{"type":"ccaas","label":"{label}"}}"#),
+        );
+        tar_in(&src, &["cfz", "code.tar.gz", "connection.json"]);
+        tar_in(&src, &["cfz", "p.tgz", "metadata.json", "code.tar.gz"]);
+        let pkg = src.join("p.tgz");
+        let mut v = vec!["validate", s(&pkg)];
+        let mut sim = vec!["simulate", s(&pkg)];
+        let server_path = server.map(f);
+        if let Some(p) = &server_path {
+            v.extend(["--server-cert", s(p)]);
+            sim.extend(["--server-cert", s(p)]);
+        }
+        let validate = ccaas(&v);
+        expect(
+            &validate,
+            1,
+            &["installs with this builder, but the first invoke would fail"],
+            &[],
+        );
+        let simulate = ccaas(&sim);
+        expect(
+            &simulate,
+            1,
+            &["FAIL: installed, but the first invoke would fail: "],
+            &[],
+        );
+        for line in validate.stdout.lines().filter(|l| l.starts_with("error")) {
+            let message = line
+                .trim_start_matches("error    connection.json: ")
+                .trim_end_matches(
+                    " (the install succeeds and the first invoke would fail, whatever the builder)",
+                );
+            assert!(
+                simulate.stdout.contains(message),
+                "{label}: simulate lacks {message}\n{}",
+                simulate.stdout
+            );
+        }
+        assert!(
+            !validate.stdout.contains("the install would fail"),
+            "{}",
+            validate.stdout
+        );
+    }
+}

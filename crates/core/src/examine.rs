@@ -61,6 +61,21 @@ pub struct Finding {
     pub message: String,
     /// What the peer itself would do.
     pub peer: PeerOutcome,
+    /// The install succeeds, with this builder too, and the first invoke
+    /// fails (TLS material that does not fit together): `simulate` gives
+    /// the same verdict in the same words.
+    pub at_launch: bool,
+}
+
+impl Finding {
+    /// What the peer would do, in words that fit the verdict.
+    pub fn outcome(&self) -> &'static str {
+        if self.at_launch {
+            "the install succeeds and the first invoke would fail, whatever the builder"
+        } else {
+            self.peer.describe()
+        }
+    }
 }
 
 /// What kind of file was examined.
@@ -179,9 +194,28 @@ impl Examination {
                 "file": f.file,
                 "message": f.message,
                 "peer": f.peer.as_str(),
+                "at_launch": f.at_launch,
             })).collect::<Vec<_>>(),
             "ok": !self.has_errors(),
+            "verdict": self.verdict(),
         })
+    }
+
+    /// The verdict in the words `validate` prints and `simulate` agrees
+    /// with.
+    pub fn verdict(&self) -> &'static str {
+        let mut errors = self
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .peekable();
+        if errors.peek().is_none() {
+            "installs with this builder"
+        } else if errors.all(|f| f.at_launch) {
+            "installs with this builder, but the first invoke would fail"
+        } else {
+            "the install would fail with this builder"
+        }
     }
 
     /// Whether any finding is an error.
@@ -195,6 +229,7 @@ impl Examination {
             file: file.to_owned(),
             message,
             peer,
+            at_launch: false,
         });
     }
 
@@ -209,16 +244,13 @@ impl Examination {
                     Severity::Note
                 },
                 file: file.to_owned(),
-                message: if f.key == "server certificate" {
-                    format!("the server certificate {}", f.message)
-                } else {
-                    format!("key `{}`: {}", f.key, f.message)
-                },
+                message: f.describe(),
                 peer: if f.fails {
                     PeerOutcome::FailsAtLaunch
                 } else {
                     PeerOutcome::Accepts
                 },
+                at_launch: f.fails,
             });
         }
         #[cfg(not(feature = "tls-checks"))]
@@ -246,6 +278,7 @@ impl Examination {
                 file: file.to_owned(),
                 message: w.to_string(),
                 peer,
+                at_launch: false,
             });
         }
     }
@@ -442,6 +475,7 @@ pub fn examine_package_from<R: std::io::Read>(
             file: name.clone(),
             message: format!("`{name}` is not `metadata.json` or `code.tar.gz`; the peer logs a warning and skips it"),
             peer: PeerOutcome::Ignores,
+            at_launch: false,
         });
     }
     exam.ignored = info.ignored;
@@ -506,6 +540,7 @@ pub fn examine_package_from<R: std::io::Read>(
                     file: "code.tar.gz".into(),
                     message,
                     peer: PeerOutcome::Accepts,
+                    at_launch: false,
                 });
             }
         }

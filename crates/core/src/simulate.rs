@@ -96,6 +96,9 @@ pub struct SimulateOptions {
     pub peer_env: Vec<(OsString, OsString)>,
     /// Limits for reading the package.
     pub limits: Limits,
+    /// The chaincode server's certificate (PEM), checked at the launch as
+    /// `validate --server-cert` checks it (feature `tls-checks`).
+    pub server_cert: Option<String>,
 }
 
 impl SimulateOptions {
@@ -105,6 +108,7 @@ impl SimulateOptions {
             builders,
             peer_env,
             limits: Limits::default(),
+            server_cert: None,
         }
     }
 }
@@ -320,7 +324,7 @@ pub fn simulate(path: &Path, options: &SimulateOptions) -> Result<Simulation, Si
         .into_iter()
         .map(|(r, _)| r)
         .collect();
-    sim.verdict = launch(&durable.join("release"));
+    sim.verdict = launch(&durable.join("release"), options.server_cert.as_deref());
     Ok(sim)
 }
 
@@ -332,7 +336,9 @@ fn read_package(path: &Path, limits: &Limits) -> Result<PackageInfo, PackageErro
 
 /// Reads `release/chaincode/server/connection.json` as the peer does at the
 /// first invoke.
-fn launch(release: &Path) -> Verdict {
+/// With feature `tls-checks`, the TLS material is checked as `validate`
+/// checks it, so that both give one verdict in the same words.
+fn launch(release: &Path, server_cert: Option<&str>) -> Verdict {
     let path = release.join(crate::steps::RELEASED_CONNECTION);
     let bytes = match fs::read_limited(&path, connection::MAX_CONNECTION_BYTES) {
         Ok(bytes) => bytes,
@@ -363,6 +369,20 @@ fn launch(release: &Path) -> Verdict {
                 ));
             }
             let c = checked.connection;
+            #[cfg(feature = "tls-checks")]
+            {
+                let fails: Vec<String> =
+                    crate::tls_check::check(&c, server_cert, std::time::SystemTime::now())
+                        .iter()
+                        .filter(|f| f.fails)
+                        .map(crate::tls_check::TlsFinding::describe)
+                        .collect();
+                if !fails.is_empty() {
+                    return Verdict::LaunchFails(fails.join("; "));
+                }
+            }
+            #[cfg(not(feature = "tls-checks"))]
+            let _ = server_cert;
             Verdict::Launches(Launch {
                 dial_timeout: c.effective_dial_timeout(),
                 tls: c.tls_mode(),

@@ -31,6 +31,18 @@ pub struct TlsFinding {
     pub message: String,
 }
 
+impl TlsFinding {
+    /// The finding in the words `validate`, `package` and `simulate` all
+    /// use: `key `client_key`: ...` or `the server certificate ...`.
+    pub fn describe(&self) -> String {
+        if self.key == "server certificate" {
+            format!("the server certificate {}", self.message)
+        } else {
+            format!("key `{}`: {}", self.key, self.message)
+        }
+    }
+}
+
 /// Whether a private key belongs to a certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyMatch {

@@ -993,7 +993,7 @@ fn simulate_the_bundled_sample() {
         "build     ccaas      exit 0",
         "release   ccaas      exit 0",
         "release/chaincode/server/connection.json",
-        "the peer would dial peer0-basic.example.com:9999 with TLS mutual, server name basic.example.com, dial timeout 10s",
+        "the peer would dial peer0-basic.example.com:9999 with TLS mutual, server name mycc.example.com, dial timeout 10s",
         "OK: installed; start the chaincode server with CHAINCODE_ID=basic_1.0:",
     ], &[]);
     assert_no_key(&run.stdout);
@@ -1423,4 +1423,86 @@ fn validate_and_simulate_give_one_verdict_in_the_same_words() {
             validate.stdout
         );
     }
+}
+
+// Regression: the bundled sample's `domain` (basic.example.com) was not a
+// name of the bundled server certificate, so the sample failed its own
+// `validate --server-cert`.
+#[test]
+fn the_sample_fits_the_bundled_server_certificate() {
+    let sample = repo_root().join("fixtures/sample/basic_1.0.tgz");
+    let server = repo_root().join("fixtures/tls/server.pem");
+    let args = [
+        "--config",
+        r#"{"peername":"peer0"}"#,
+        "--server-cert",
+        s(&server),
+    ];
+    let mut v = vec!["validate", s(&sample)];
+    v.extend(args);
+    expect(
+        &ccaas(&v),
+        0,
+        &["0 errors, 0 warnings: installs with this builder"],
+        &[],
+    );
+    let mut sim = vec!["simulate"];
+    sim.extend(args);
+    expect(
+        &ccaas(&sim),
+        0,
+        &["server name mycc.example.com", "OK: installed"],
+        &[],
+    );
+}
+
+/// `text` as the docs show output: package IDs shortened to 8…5 hex
+/// digits, step times as `N ms` (they vary from run to run).
+fn as_documented(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let mut out = String::new();
+            for word in line.split(' ') {
+                let word = match word.split_once(':') {
+                    Some((label, hash))
+                        if hash.len() >= 64
+                            && hash[..64].bytes().all(|b| b.is_ascii_hexdigit()) =>
+                    {
+                        format!("{label}:{}…{}{}", &hash[..8], &hash[59..64], &hash[64..])
+                    }
+                    _ => word.to_owned(),
+                };
+                out.push_str(&word);
+                out.push(' ');
+            }
+            out.pop();
+            // "exit 0, 3.6 ms" -> "exit 0, N ms"
+            match out.rfind(", ") {
+                Some(i)
+                    if out.ends_with(" ms") && out[i + 2..out.len() - 3].parse::<f64>().is_ok() =>
+                {
+                    format!("{}, N ms", &out[..i])
+                }
+                _ => out,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+// The README shows `ccaas simulate`'s output: it must be what ccaas prints,
+// so a message change not reflected there fails.
+#[test]
+fn readme_simulate_output_is_what_ccaas_prints() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let start = readme.find("Simulating the bundled sample").unwrap();
+    let end = start + readme[start..].find("\n```").unwrap();
+    let documented = as_documented(&readme[start..end]);
+    let run = ccaas(&["simulate"]);
+    expect(&run, 0, &[], &[]);
+    let got = as_documented(run.stdout.trim_end());
+    assert!(
+        got == documented,
+        "README.md's simulate output differs from ccaas's:\n--- README\n{documented}\n--- ccaas\n{got}"
+    );
 }

@@ -47,10 +47,13 @@
 #![deny(missing_docs)]
 
 pub mod chaincode;
+pub mod composite;
+mod context;
 pub mod env;
 #[cfg(feature = "logging")]
 pub mod logging;
 pub mod proposal;
+pub mod query;
 pub mod server;
 pub mod stream;
 pub mod stub;
@@ -61,7 +64,8 @@ pub use chaincode::{Chaincode, Response};
 pub use proposal::Creator;
 pub use server::{BoundServer, ChaincodeServer, ServerConfig, ServerError};
 pub use stream::{in_process, InProcess, PeerCapabilities, StreamConfig};
-pub use stub::{StateIterator, Stub, StubError};
+pub use query::{HistoryIterator, Page, QueryIterator, StateIterator};
+pub use stub::{Stub, StubError};
 pub use tls::{PemSource, TlsConfig, TlsError};
 
 /// docs/chaincode.md's Rust examples, compiled and run as doctests.

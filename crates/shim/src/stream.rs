@@ -10,8 +10,9 @@
 //! for an answer that cannot come.
 
 use crate::chaincode::{Chaincode, Response};
+use crate::context::TxContext;
 use crate::proposal::Decoded;
-use crate::stub::{Stub, StubError, TxContext};
+use crate::stub::{Stub, StubError};
 use ccaas_proto::{
     ChaincodeAdditionalParams, ChaincodeEvent, ChaincodeId, ChaincodeInput, ChaincodeMessage,
     Message, MessageType, Timestamp,
@@ -437,7 +438,22 @@ async fn execute<C: Chaincode>(
                 }
             };
             match AssertUnwindSafe(run).catch_unwind().await {
-                Ok(response) => completed(&message, response, context.take_event()),
+                // As the Go shim: an INIT that fails is answered ERROR.
+                Ok(response)
+                    if kind == MessageType::Init && response.status >= crate::chaincode::ERROR =>
+                {
+                    info!(status = response.status, message = %response.message, "init failed");
+                    let mut error = error_message(&message, &response.message);
+                    error.chaincode_event = context.take_event();
+                    error
+                }
+                Ok(response) => match context.finish_batch().await {
+                    Ok(()) => completed(&message, response, context.take_event()),
+                    Err(e) => {
+                        warn!("sending the write batch failed: {e}");
+                        error_message(&message, &format!("failed send batch: {e}"))
+                    }
+                },
                 Err(panic) => {
                     let text = panic_message(panic.as_ref());
                     error!("the chaincode panicked: {text}");

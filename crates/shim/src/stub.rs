@@ -1,16 +1,28 @@
-//! The [`Stub`]: what a transaction sees of the ledger and of its proposal.
+//! The [`Stub`]: what a transaction sees of the ledger and of its proposal,
+//! the whole of Go's `ChaincodeStubInterface` in Rust's idiom.
 
-use crate::proposal::{Creator, Decoded};
-use crate::stream::{PeerCapabilities, StreamLink};
-use ccaas_proto::queryresult::Kv;
+use crate::chaincode::Response;
+use crate::context::TxContext;
+use crate::proposal::Creator;
+use crate::query::{self, HistoryIterator, Page, StateIterator};
+use crate::stream::PeerCapabilities;
 use ccaas_proto::{
-    ChaincodeEvent, ChaincodeInput, ChaincodeMessage, DelState, GetState, GetStateByRange, Message,
-    MessageType, PutState, QueryResponse, QueryStateClose, QueryStateNext, SignedProposal,
-    Timestamp,
+    ChaincodeEvent, ChaincodeId, ChaincodeInput, ChaincodeMessage, ChaincodeSpec, DelState,
+    GetHistoryForKey, GetQueryResult, GetState, GetStateByRange, GetStateMetadata,
+    GetStateMultiple, GetStateMultipleResult, Message, MessageType, PutState, PutStateMetadata,
+    QueryMetadata, SignedProposal, StateMetadata, StateMetadataResult, Timestamp, WriteRecord,
+    WriteRecordType,
 };
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// The metakey of a key's endorsement policy in its state metadata.
+pub const VALIDATION_PARAMETER: &str = "VALIDATION_PARAMETER";
+
+/// Go's `emptyKeySubstitute`: an empty range start is sent as this, so an
+/// unbounded range skips the composite keys (which start with U+0000).
+pub const EMPTY_KEY_SUBSTITUTE: &str = "\u{1}";
 
 /// What a request to the peer can end in.
 #[derive(Debug, thiserror::Error)]
@@ -64,98 +76,67 @@ pub enum StubError {
         /// Why.
         reason: &'static str,
     },
+    /// Private data needs a collection.
+    #[error("collection must not be an empty string")]
+    EmptyCollection,
     /// An event needs a name.
     #[error("an event name must not be empty")]
     EmptyEventName,
+    /// A page size the peer would not take.
+    #[error("page size must be greater than 0, found {found}")]
+    PageSize {
+        /// The size given.
+        found: i32,
+    },
+    /// A composite key could not be made.
+    #[error(transparent)]
+    CompositeKey(#[from] crate::composite::CompositeKeyError),
 }
 
-/// One transaction's context, shared by its [`Stub`] and its iterators.
-pub(crate) struct TxContext {
-    link: Arc<StreamLink>,
-    channel_id: String,
-    txid: String,
-    input: ChaincodeInput,
-    proposal: Option<Decoded>,
-    event: Mutex<Option<ChaincodeEvent>>,
-    /// One request in flight per transaction: the peer drops a second.
-    request_lock: tokio::sync::Mutex<()>,
-    /// Iterators dropped while still open at the peer, closed before the
-    /// next request (the peer closes the rest when the transaction ends).
-    to_close: Mutex<Vec<String>>,
+fn check_simple_key(key: &str) -> Result<(), StubError> {
+    if key.starts_with('\0') {
+        return Err(StubError::InvalidKey {
+            key: key.to_owned(),
+            reason: "a simple key must not start with U+0000, which marks composite keys",
+        });
+    }
+    Ok(())
 }
 
-impl TxContext {
-    pub(crate) fn new(
-        link: Arc<StreamLink>,
-        channel_id: String,
-        txid: String,
-        input: ChaincodeInput,
-        proposal: Option<Decoded>,
-    ) -> Self {
-        TxContext {
-            link,
-            channel_id,
-            txid,
-            input,
-            proposal,
-            event: Mutex::new(None),
-            request_lock: tokio::sync::Mutex::new(()),
-            to_close: Mutex::new(Vec::new()),
-        }
+fn check_not_empty(key: &str) -> Result<(), StubError> {
+    if key.is_empty() {
+        return Err(StubError::InvalidKey {
+            key: String::new(),
+            reason: "a key must not be empty",
+        });
     }
+    Ok(())
+}
 
-    pub(crate) fn take_event(&self) -> Option<ChaincodeEvent> {
-        self.event.lock().unwrap_or_else(|p| p.into_inner()).take()
+fn check_collection(collection: &str) -> Result<(), StubError> {
+    if collection.is_empty() {
+        return Err(StubError::EmptyCollection);
     }
+    Ok(())
+}
 
-    fn message(&self, kind: MessageType, payload: Vec<u8>) -> ChaincodeMessage {
-        let mut message = ChaincodeMessage::for_tx(kind, payload, &self.channel_id, &self.txid);
-        message.timestamp = Some(Timestamp::now());
-        message
+fn pagination(page_size: i32, bookmark: &str) -> Result<Vec<u8>, StubError> {
+    if page_size <= 0 {
+        return Err(StubError::PageSize { found: page_size });
     }
+    Ok(QueryMetadata {
+        page_size,
+        bookmark: bookmark.to_owned(),
+    }
+    .encode_to_vec())
+}
 
-    /// Sends one request and returns RESPONSE's payload; requests of one
-    /// transaction queue here, one at a time.
-    pub(crate) async fn call(
-        &self,
-        kind: MessageType,
-        payload: Vec<u8>,
-    ) -> Result<Vec<u8>, StubError> {
-        let _turn = self.request_lock.lock().await;
-        let stale: Vec<String> =
-            std::mem::take(&mut *self.to_close.lock().unwrap_or_else(|p| p.into_inner()));
-        for id in stale {
-            let close = self.message(
-                MessageType::QueryStateClose,
-                QueryStateClose { id }.encode_to_vec(),
-            );
-            // Best effort: the peer closes it at the end of the transaction anyway.
-            if let Err(e) = self.exchange(close, "QUERY_STATE_CLOSE").await {
-                tracing::debug!("closing a dropped iterator failed: {e}");
-            }
-        }
-        let request = kind.fabric_name();
-        self.exchange(self.message(kind, payload), request).await
-    }
-
-    async fn exchange(
-        &self,
-        message: ChaincodeMessage,
-        request: &'static str,
-    ) -> Result<Vec<u8>, StubError> {
-        let answer = self.link.request(message, request).await?;
-        match answer.kind() {
-            Some(MessageType::Response) => Ok(answer.payload),
-            Some(MessageType::Error) => Err(StubError::Peer {
-                request,
-                message: String::from_utf8_lossy(&answer.payload).into_owned(),
-            }),
-            _ => Err(StubError::UnexpectedAnswer {
-                request,
-                found: answer.kind_name(),
-            }),
-        }
-    }
+/// The range of keys a partial composite key covers: from the key to the
+/// key followed by U+10FFFF, as Go's `createRangeKeysForPartialCompositeKey`.
+fn partial_range(object_type: &str, attributes: &[&str]) -> Result<(String, String), StubError> {
+    let start = crate::composite::create_composite_key(object_type, attributes)?;
+    let end = format!("{start}{}", crate::composite::MAX_UNICODE_RUNE);
+    Ok((start, end))
 }
 
 /// A transaction's view of the ledger and of its proposal, as Go's
@@ -190,34 +171,12 @@ pub struct Stub {
     context: Arc<TxContext>,
 }
 
-/// Go's `emptyKeySubstitute`: an empty range start is sent as this, so an
-/// unbounded range skips the composite keys (which start with U+0000).
-pub const EMPTY_KEY_SUBSTITUTE: &str = "\u{1}";
-
-fn check_simple_key(key: &str) -> Result<(), StubError> {
-    if key.starts_with('\0') {
-        return Err(StubError::InvalidKey {
-            key: key.to_owned(),
-            reason: "a simple key must not start with U+0000, which marks composite keys",
-        });
-    }
-    Ok(())
-}
-
-fn check_not_empty(key: &str) -> Result<(), StubError> {
-    if key.is_empty() {
-        return Err(StubError::InvalidKey {
-            key: String::new(),
-            reason: "a key must not be empty",
-        });
-    }
-    Ok(())
-}
-
 impl Stub {
     pub(crate) fn new(context: Arc<TxContext>) -> Self {
         Stub { context }
     }
+
+    // ---- the transaction and its proposal ----
 
     /// The transaction's arguments, as sent.
     pub fn args(&self) -> &[Vec<u8>] {
@@ -257,6 +216,11 @@ impl Stub {
         self.args().get(1..).unwrap_or(&[])
     }
 
+    /// Every argument concatenated, as Go's `GetArgsSlice`.
+    pub fn args_slice(&self) -> Vec<u8> {
+        self.args().concat()
+    }
+
     /// Whether the peer sent this as INIT.
     pub fn is_init(&self) -> bool {
         self.context.input.is_init
@@ -282,7 +246,8 @@ impl Stub {
         self.context.proposal.as_ref().map(|p| &p.signed)
     }
 
-    /// Who sent the transaction.
+    /// Who sent the transaction (Go's `GetCreator`, decoded; `raw` holds
+    /// the bytes Go returns).
     pub fn creator(&self) -> Option<&Creator> {
         self.context.proposal.as_ref().map(|p| &p.creator)
     }
@@ -313,48 +278,427 @@ impl Stub {
         self.context.link.capabilities()
     }
 
-    /// The value of `key`, `None` when absent (the peer answers absent and
-    /// empty alike).
-    pub async fn get_state(&self, key: &str) -> Result<Option<Vec<u8>>, StubError> {
-        check_not_empty(key)?;
+    /// Sets the transaction's event (one per transaction; a later call
+    /// replaces it). The peer drops it unless the transaction succeeds.
+    pub fn set_event(&self, name: &str, payload: impl Into<Vec<u8>>) -> Result<(), StubError> {
+        if name.is_empty() {
+            return Err(StubError::EmptyEventName);
+        }
+        let event = ChaincodeEvent {
+            chaincode_id: String::new(),
+            tx_id: self.context.txid.clone(),
+            event_name: name.to_owned(),
+            payload: payload.into(),
+        };
+        *self.context.event.lock().unwrap_or_else(|p| p.into_inner()) = Some(event);
+        Ok(())
+    }
+
+    // ---- reads ----
+
+    async fn read(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>, StubError> {
         let payload = GetState {
             key: key.to_owned(),
-            collection: String::new(),
+            collection: collection.to_owned(),
         }
         .encode_to_vec();
         let value = self.context.call(MessageType::GetState, payload).await?;
         Ok((!value.is_empty()).then_some(value))
     }
 
-    /// Writes `value` under `key` (in the transaction's write set; the
-    /// ledger changes when the transaction commits).
-    pub async fn put_state(&self, key: &str, value: impl Into<Vec<u8>>) -> Result<(), StubError> {
-        check_not_empty(key)?;
-        check_simple_key(key)?;
-        let payload = PutState {
+    async fn read_many(
+        &self,
+        collection: &str,
+        keys: &[&str],
+    ) -> Result<Vec<Option<Vec<u8>>>, StubError> {
+        let Some(most) = self.peer_capabilities().get_multiple() else {
+            // One GET_STATE at a time, as the peer requires without it.
+            let mut values = Vec::with_capacity(keys.len());
+            for key in keys {
+                values.push(self.read(collection, key).await?);
+            }
+            return Ok(values);
+        };
+        let most = usize::try_from(most).unwrap_or(usize::MAX).max(1);
+        let mut values = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(most) {
+            let payload = GetStateMultiple {
+                keys: chunk.iter().map(|k| (*k).to_owned()).collect(),
+                collection: collection.to_owned(),
+            }
+            .encode_to_vec();
+            let answer = self
+                .context
+                .call(MessageType::GetStateMultiple, payload)
+                .await?;
+            let result = GetStateMultipleResult::decode(answer.as_slice()).map_err(|source| {
+                StubError::Malformed {
+                    request: "GET_STATE_MULTIPLE",
+                    message: "GetStateMultipleResult",
+                    source,
+                }
+            })?;
+            values.extend(
+                result
+                    .values
+                    .into_iter()
+                    .map(|v| (!v.is_empty()).then_some(v)),
+            );
+        }
+        Ok(values)
+    }
+
+    /// The value of `key`, `None` when absent (the peer answers absent and
+    /// empty alike).
+    pub async fn get_state(&self, key: &str) -> Result<Option<Vec<u8>>, StubError> {
+        self.read("", key).await
+    }
+
+    /// The values of `keys`, in order: with GET_STATE_MULTIPLE when the peer
+    /// offers it (Fabric v3.1+), in requests of at most its maximum;
+    /// otherwise one GET_STATE after another. Same answers either way.
+    pub async fn get_multiple_states(
+        &self,
+        keys: &[&str],
+    ) -> Result<Vec<Option<Vec<u8>>>, StubError> {
+        self.read_many("", keys).await
+    }
+
+    /// The value of `key` in the private data `collection`.
+    pub async fn get_private_data(
+        &self,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StubError> {
+        check_collection(collection)?;
+        self.read(collection, key).await
+    }
+
+    /// The values of `keys` in the private data `collection`, as
+    /// [`Stub::get_multiple_states`].
+    pub async fn get_multiple_private_data(
+        &self,
+        collection: &str,
+        keys: &[&str],
+    ) -> Result<Vec<Option<Vec<u8>>>, StubError> {
+        check_collection(collection)?;
+        self.read_many(collection, keys).await
+    }
+
+    /// The SHA-256 of `key`'s value in `collection` (readable by every
+    /// member of the channel, also those outside the collection).
+    pub async fn get_private_data_hash(
+        &self,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StubError> {
+        check_collection(collection)?;
+        let payload = GetState {
             key: key.to_owned(),
-            value: value.into(),
-            collection: String::new(),
+            collection: collection.to_owned(),
         }
         .encode_to_vec();
-        self.context
-            .call(MessageType::PutState, payload)
-            .await
-            .map(drop)
+        let hash = self
+            .context
+            .call(MessageType::GetPrivateDataHash, payload)
+            .await?;
+        Ok((!hash.is_empty()).then_some(hash))
+    }
+
+    // ---- writes ----
+
+    async fn write(&self, record: WriteRecord) -> Result<(), StubError> {
+        let metadata = record.r#type == WriteRecordType::PutStateMetadata as i32;
+        if self.context.batched(&record, metadata) {
+            return Ok(());
+        }
+        let (kind, payload) = match WriteRecordType::try_from(record.r#type) {
+            Ok(WriteRecordType::PutState) => (
+                MessageType::PutState,
+                PutState {
+                    key: record.key,
+                    value: record.value,
+                    collection: record.collection,
+                }
+                .encode_to_vec(),
+            ),
+            Ok(WriteRecordType::PutStateMetadata) => (
+                MessageType::PutStateMetadata,
+                PutStateMetadata {
+                    key: record.key,
+                    collection: record.collection,
+                    metadata: record.metadata,
+                }
+                .encode_to_vec(),
+            ),
+            Ok(WriteRecordType::PurgePrivateData) => (
+                MessageType::PurgePrivateData,
+                DelState {
+                    key: record.key,
+                    collection: record.collection,
+                }
+                .encode_to_vec(),
+            ),
+            _ => (
+                MessageType::DelState,
+                DelState {
+                    key: record.key,
+                    collection: record.collection,
+                }
+                .encode_to_vec(),
+            ),
+        };
+        self.context.call(kind, payload).await.map(drop)
+    }
+
+    fn record(kind: WriteRecordType, collection: &str, key: &str) -> WriteRecord {
+        WriteRecord {
+            key: key.to_owned(),
+            collection: collection.to_owned(),
+            r#type: kind as i32,
+            ..Default::default()
+        }
+    }
+
+    /// Writes `value` under `key` (in the transaction's write set; the
+    /// ledger changes when the transaction commits). Composite keys (from
+    /// [`crate::composite::create_composite_key`]) are written this way too.
+    pub async fn put_state(&self, key: &str, value: impl Into<Vec<u8>>) -> Result<(), StubError> {
+        check_not_empty(key)?;
+        let mut record = Self::record(WriteRecordType::PutState, "", key);
+        record.value = value.into();
+        self.write(record).await
     }
 
     /// Deletes `key`.
     pub async fn del_state(&self, key: &str) -> Result<(), StubError> {
+        self.write(Self::record(WriteRecordType::DelState, "", key))
+            .await
+    }
+
+    /// Writes `value` under `key` in the private data `collection`.
+    pub async fn put_private_data(
+        &self,
+        collection: &str,
+        key: &str,
+        value: impl Into<Vec<u8>>,
+    ) -> Result<(), StubError> {
+        check_collection(collection)?;
         check_not_empty(key)?;
-        let payload = DelState {
+        let mut record = Self::record(WriteRecordType::PutState, collection, key);
+        record.value = value.into();
+        self.write(record).await
+    }
+
+    /// Deletes `key` from the private data `collection`.
+    pub async fn del_private_data(&self, collection: &str, key: &str) -> Result<(), StubError> {
+        check_collection(collection)?;
+        self.write(Self::record(WriteRecordType::DelState, collection, key))
+            .await
+    }
+
+    /// Deletes `key` from `collection` and purges its history from the
+    /// private data store (Fabric v2.5+).
+    pub async fn purge_private_data(&self, collection: &str, key: &str) -> Result<(), StubError> {
+        check_collection(collection)?;
+        self.write(Self::record(
+            WriteRecordType::PurgePrivateData,
+            collection,
+            key,
+        ))
+        .await
+    }
+
+    // ---- write batches (Fabric v3.1) ----
+
+    /// Starts a write batch: until [`Stub::finish_write_batch`] (or the end of
+    /// the transaction, which finishes it), writes are collected and sent
+    /// in WRITE_BATCH_STATE messages of at most the peer's maximum records.
+    /// A peer that did not offer batches (v2.5, v3.0) gets each write on
+    /// its own, as without a batch: the ledger ends the same either way.
+    pub fn start_write_batch(&self) {
+        if self.peer_capabilities().write_batch().is_none() {
+            return;
+        }
+        let mut batch = self.context.batch.lock().unwrap_or_else(|p| p.into_inner());
+        if batch.is_none() {
+            *batch = Some(Default::default());
+        }
+    }
+
+    /// Sends the writes of the batch started with [`Stub::start_write_batch`].
+    pub async fn finish_write_batch(&self) -> Result<(), StubError> {
+        self.context.finish_batch().await
+    }
+
+    // ---- state metadata and key-level endorsement ----
+
+    async fn metadata(
+        &self,
+        collection: &str,
+        key: &str,
+    ) -> Result<HashMap<String, Vec<u8>>, StubError> {
+        let payload = GetStateMetadata {
             key: key.to_owned(),
-            collection: String::new(),
+            collection: collection.to_owned(),
+        }
+        .encode_to_vec();
+        let answer = self
+            .context
+            .call(MessageType::GetStateMetadata, payload)
+            .await?;
+        let result = StateMetadataResult::decode(answer.as_slice()).map_err(|source| {
+            StubError::Malformed {
+                request: "GET_STATE_METADATA",
+                message: "StateMetadataResult",
+                source,
+            }
+        })?;
+        Ok(result
+            .entries
+            .into_iter()
+            .map(|e| (e.metakey, e.value))
+            .collect())
+    }
+
+    async fn put_metadata(
+        &self,
+        collection: &str,
+        key: &str,
+        metakey: &str,
+        value: Vec<u8>,
+    ) -> Result<(), StubError> {
+        let mut record = Self::record(WriteRecordType::PutStateMetadata, collection, key);
+        record.metadata = Some(StateMetadata {
+            metakey: metakey.to_owned(),
+            value,
+        });
+        self.write(record).await
+    }
+
+    /// Every metadata entry of `key`.
+    pub async fn get_state_metadata(
+        &self,
+        key: &str,
+    ) -> Result<HashMap<String, Vec<u8>>, StubError> {
+        self.metadata("", key).await
+    }
+
+    /// Sets the metadata entry `metakey` of `key`.
+    pub async fn put_state_metadata(
+        &self,
+        key: &str,
+        metakey: &str,
+        value: impl Into<Vec<u8>>,
+    ) -> Result<(), StubError> {
+        self.put_metadata("", key, metakey, value.into()).await
+    }
+
+    /// Every metadata entry of `key` in `collection`.
+    pub async fn get_private_data_metadata(
+        &self,
+        collection: &str,
+        key: &str,
+    ) -> Result<HashMap<String, Vec<u8>>, StubError> {
+        check_collection(collection)?;
+        self.metadata(collection, key).await
+    }
+
+    /// Sets the metadata entry `metakey` of `key` in `collection`.
+    pub async fn put_private_data_metadata(
+        &self,
+        collection: &str,
+        key: &str,
+        metakey: &str,
+        value: impl Into<Vec<u8>>,
+    ) -> Result<(), StubError> {
+        check_collection(collection)?;
+        self.put_metadata(collection, key, metakey, value.into())
+            .await
+    }
+
+    /// `key`'s endorsement policy (a marshalled `SignaturePolicyEnvelope`,
+    /// see [`crate::statebased`]), `None` when it has none.
+    pub async fn get_state_validation_parameter(
+        &self,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StubError> {
+        Ok(self.metadata("", key).await?.remove(VALIDATION_PARAMETER))
+    }
+
+    /// Sets `key`'s endorsement policy.
+    pub async fn set_state_validation_parameter(
+        &self,
+        key: &str,
+        policy: impl Into<Vec<u8>>,
+    ) -> Result<(), StubError> {
+        self.put_metadata("", key, VALIDATION_PARAMETER, policy.into())
+            .await
+    }
+
+    /// `key`'s endorsement policy in `collection`.
+    pub async fn get_private_data_validation_parameter(
+        &self,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StubError> {
+        Ok(self
+            .metadata(collection, key)
+            .await?
+            .remove(VALIDATION_PARAMETER))
+    }
+
+    /// Sets `key`'s endorsement policy in `collection`.
+    pub async fn set_private_data_validation_parameter(
+        &self,
+        collection: &str,
+        key: &str,
+        policy: impl Into<Vec<u8>>,
+    ) -> Result<(), StubError> {
+        self.put_metadata(collection, key, VALIDATION_PARAMETER, policy.into())
+            .await
+    }
+
+    // ---- queries ----
+
+    async fn range(
+        &self,
+        collection: &str,
+        start: &str,
+        end: &str,
+        metadata: Vec<u8>,
+    ) -> Result<Vec<u8>, StubError> {
+        let payload = GetStateByRange {
+            start_key: start.to_owned(),
+            end_key: end.to_owned(),
+            collection: collection.to_owned(),
+            metadata,
         }
         .encode_to_vec();
         self.context
-            .call(MessageType::DelState, payload)
+            .call(MessageType::GetStateByRange, payload)
             .await
-            .map(drop)
+    }
+
+    async fn rich(
+        &self,
+        collection: &str,
+        query: &str,
+        metadata: Vec<u8>,
+    ) -> Result<Vec<u8>, StubError> {
+        let payload = GetQueryResult {
+            query: query.to_owned(),
+            collection: collection.to_owned(),
+            metadata,
+        }
+        .encode_to_vec();
+        self.context
+            .call(MessageType::GetQueryResult, payload)
+            .await
+    }
+
+    fn iterator(&self, request: &'static str, answer: &[u8]) -> Result<StateIterator, StubError> {
+        StateIterator::start(Arc::clone(&self.context), request, answer)
     }
 
     /// The keys from `start` (inclusive; empty: the first simple key) to
@@ -382,151 +726,203 @@ impl Stub {
         };
         check_simple_key(start)?;
         check_simple_key(end)?;
-        let payload = GetStateByRange {
-            start_key: start.to_owned(),
-            end_key: end.to_owned(),
-            collection: String::new(),
-            metadata: Vec::new(),
+        let answer = self.range("", start, end, Vec::new()).await?;
+        self.iterator("GET_STATE_BY_RANGE", &answer)
+    }
+
+    /// One page of at most `page_size` keys of a range, from `bookmark`
+    /// (empty for the first page). The peer allows pagination only in a
+    /// transaction that writes nothing.
+    pub async fn get_state_by_range_with_pagination(
+        &self,
+        start: &str,
+        end: &str,
+        page_size: i32,
+        bookmark: &str,
+    ) -> Result<Page, StubError> {
+        let start = if start.is_empty() {
+            EMPTY_KEY_SUBSTITUTE
+        } else {
+            start
+        };
+        check_simple_key(start)?;
+        check_simple_key(end)?;
+        let answer = self
+            .range("", start, end, pagination(page_size, bookmark)?)
+            .await?;
+        query::page(Arc::clone(&self.context), "GET_STATE_BY_RANGE", &answer).await
+    }
+
+    /// The composite keys of `object_type` whose first attributes are
+    /// `attributes`.
+    pub async fn get_state_by_partial_composite_key(
+        &self,
+        object_type: &str,
+        attributes: &[&str],
+    ) -> Result<StateIterator, StubError> {
+        let (start, end) = partial_range(object_type, attributes)?;
+        let answer = self.range("", &start, &end, Vec::new()).await?;
+        self.iterator("GET_STATE_BY_RANGE", &answer)
+    }
+
+    /// One page of [`Stub::get_state_by_partial_composite_key`].
+    pub async fn get_state_by_partial_composite_key_with_pagination(
+        &self,
+        object_type: &str,
+        attributes: &[&str],
+        page_size: i32,
+        bookmark: &str,
+    ) -> Result<Page, StubError> {
+        let metadata = pagination(page_size, bookmark)?;
+        let (start, end) = partial_range(object_type, attributes)?;
+        let answer = self.range("", &start, &end, metadata).await?;
+        query::page(Arc::clone(&self.context), "GET_STATE_BY_RANGE", &answer).await
+    }
+
+    /// One page of every composite key (`"\x00"` to `"\x00\u{10FFFF}"`).
+    pub async fn get_all_states_composite_key_with_pagination(
+        &self,
+        page_size: i32,
+        bookmark: &str,
+    ) -> Result<Page, StubError> {
+        let metadata = pagination(page_size, bookmark)?;
+        let start = crate::composite::COMPOSITE_KEY_NAMESPACE;
+        let end = format!("{start}{}", crate::composite::MAX_UNICODE_RUNE);
+        let answer = self.range("", start, &end, metadata).await?;
+        query::page(Arc::clone(&self.context), "GET_STATE_BY_RANGE", &answer).await
+    }
+
+    /// The records a rich query (a CouchDB selector, JSON) selects; only on
+    /// a CouchDB state database.
+    pub async fn get_query_result(&self, query: &str) -> Result<StateIterator, StubError> {
+        let answer = self.rich("", query, Vec::new()).await?;
+        self.iterator("GET_QUERY_RESULT", &answer)
+    }
+
+    /// One page of a rich query.
+    pub async fn get_query_result_with_pagination(
+        &self,
+        query: &str,
+        page_size: i32,
+        bookmark: &str,
+    ) -> Result<Page, StubError> {
+        let answer = self
+            .rich("", query, pagination(page_size, bookmark)?)
+            .await?;
+        query::page(Arc::clone(&self.context), "GET_QUERY_RESULT", &answer).await
+    }
+
+    /// The keys of a range in the private data `collection`.
+    pub async fn get_private_data_by_range(
+        &self,
+        collection: &str,
+        start: &str,
+        end: &str,
+    ) -> Result<StateIterator, StubError> {
+        check_collection(collection)?;
+        let start = if start.is_empty() {
+            EMPTY_KEY_SUBSTITUTE
+        } else {
+            start
+        };
+        check_simple_key(start)?;
+        check_simple_key(end)?;
+        let answer = self.range(collection, start, end, Vec::new()).await?;
+        self.iterator("GET_STATE_BY_RANGE", &answer)
+    }
+
+    /// The composite keys of `object_type` with `attributes` first, in `collection`.
+    pub async fn get_private_data_by_partial_composite_key(
+        &self,
+        collection: &str,
+        object_type: &str,
+        attributes: &[&str],
+    ) -> Result<StateIterator, StubError> {
+        check_collection(collection)?;
+        let (start, end) = partial_range(object_type, attributes)?;
+        let answer = self.range(collection, &start, &end, Vec::new()).await?;
+        self.iterator("GET_STATE_BY_RANGE", &answer)
+    }
+
+    /// A rich query over the private data `collection`.
+    pub async fn get_private_data_query_result(
+        &self,
+        collection: &str,
+        query: &str,
+    ) -> Result<StateIterator, StubError> {
+        check_collection(collection)?;
+        let answer = self.rich(collection, query, Vec::new()).await?;
+        self.iterator("GET_QUERY_RESULT", &answer)
+    }
+
+    /// Every committed value of `key`, with the transaction that wrote it,
+    /// when, and whether it was a delete (the peer's history database must
+    /// be on).
+    pub async fn get_history_for_key(&self, key: &str) -> Result<HistoryIterator, StubError> {
+        let payload = GetHistoryForKey {
+            key: key.to_owned(),
         }
         .encode_to_vec();
         let answer = self
             .context
-            .call(MessageType::GetStateByRange, payload)
+            .call(MessageType::GetHistoryForKey, payload)
             .await?;
-        StateIterator::start(Arc::clone(&self.context), "GET_STATE_BY_RANGE", &answer)
+        HistoryIterator::start(Arc::clone(&self.context), "GET_HISTORY_FOR_KEY", &answer)
     }
 
-    /// Sets the transaction's event (one per transaction; a later call
-    /// replaces it). The peer drops it unless the transaction succeeds.
-    pub fn set_event(&self, name: &str, payload: impl Into<Vec<u8>>) -> Result<(), StubError> {
-        if name.is_empty() {
-            return Err(StubError::EmptyEventName);
-        }
-        let event = ChaincodeEvent {
-            chaincode_id: String::new(),
-            tx_id: self.context.txid.clone(),
-            event_name: name.to_owned(),
-            payload: payload.into(),
+    // ---- other chaincode ----
+
+    /// Invokes `chaincode` (on `channel`, or this transaction's channel when
+    /// `None`) with `args`, within this transaction, and returns its
+    /// response. On another channel the call may only read. A callee that
+    /// answers ERROR gives a status-500 response with its message.
+    pub async fn invoke_chaincode<A: AsRef<[u8]>>(
+        &self,
+        chaincode: &str,
+        args: &[A],
+        channel: Option<&str>,
+    ) -> Result<Response, StubError> {
+        let name = match channel {
+            Some(channel) if !channel.is_empty() => format!("{chaincode}/{channel}"),
+            _ => chaincode.to_owned(),
         };
-        *self.context.event.lock().unwrap_or_else(|p| p.into_inner()) = Some(event);
-        Ok(())
-    }
-}
-
-/// The records of a range query, pulled from the peer batch by batch.
-/// Dropping it before the end closes it at the peer.
-pub struct StateIterator {
-    context: Arc<TxContext>,
-    id: String,
-    batch: std::vec::IntoIter<Kv>,
-    has_more: bool,
-}
-
-fn decode_batch(
-    request: &'static str,
-    bytes: &[u8],
-) -> Result<(QueryResponse, Vec<Kv>), StubError> {
-    let response = QueryResponse::decode(bytes).map_err(|source| StubError::Malformed {
-        request,
-        message: "QueryResponse",
-        source,
-    })?;
-    let records = response
-        .results
-        .iter()
-        .map(|r| {
-            Kv::decode(r.result_bytes.as_slice()).map_err(|source| StubError::Malformed {
-                request,
-                message: "queryresult.KV",
-                source,
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((response, records))
-}
-
-impl StateIterator {
-    fn start(
-        context: Arc<TxContext>,
-        request: &'static str,
-        answer: &[u8],
-    ) -> Result<Self, StubError> {
-        let (response, records) = decode_batch(request, answer)?;
-        Ok(StateIterator {
-            context,
-            id: response.id,
-            batch: records.into_iter(),
-            has_more: response.has_more,
-        })
-    }
-
-    /// The next record, fetching the next batch when this one is used up;
-    /// `None` at the end.
-    pub async fn next(&mut self) -> Option<Result<Kv, StubError>> {
-        loop {
-            if let Some(record) = self.batch.next() {
-                return Some(Ok(record));
-            }
-            if !self.has_more {
-                return None;
-            }
-            let payload = QueryStateNext {
-                id: self.id.clone(),
-            }
-            .encode_to_vec();
-            let fetched = self
-                .context
-                .call(MessageType::QueryStateNext, payload)
-                .await
-                .and_then(|bytes| decode_batch("QUERY_STATE_NEXT", &bytes));
-            match fetched {
-                Ok((response, records)) => {
-                    self.has_more = response.has_more;
-                    self.batch = records.into_iter();
-                }
-                Err(e) => {
-                    self.has_more = false;
-                    return Some(Err(e));
-                }
-            }
-        }
-    }
-
-    /// Reads every remaining record.
-    pub async fn collect_all(mut self) -> Result<Vec<Kv>, StubError> {
-        let mut all = Vec::new();
-        while let Some(record) = self.next().await {
-            all.push(record?);
-        }
-        Ok(all)
-    }
-
-    /// Closes the iterator at the peer now (dropping it closes it before
-    /// the transaction's next request).
-    pub async fn close(mut self) -> Result<(), StubError> {
-        if !self.has_more {
-            return Ok(());
-        }
-        self.has_more = false;
-        let payload = QueryStateClose {
-            id: self.id.clone(),
+        let payload = ChaincodeSpec {
+            chaincode_id: Some(ChaincodeId {
+                name,
+                ..Default::default()
+            }),
+            input: Some(ChaincodeInput {
+                args: args.iter().map(|a| a.as_ref().to_vec()).collect(),
+                ..Default::default()
+            }),
+            ..Default::default()
         }
         .encode_to_vec();
-        self.context
-            .call(MessageType::QueryStateClose, payload)
-            .await
-            .map(drop)
-    }
-}
-
-impl Drop for StateIterator {
-    fn drop(&mut self) {
-        if self.has_more {
-            self.context
-                .to_close
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(std::mem::take(&mut self.id));
+        let answer = self
+            .context
+            .call(MessageType::InvokeChaincode, payload)
+            .await?;
+        let callee =
+            ChaincodeMessage::decode(answer.as_slice()).map_err(|source| StubError::Malformed {
+                request: "INVOKE_CHAINCODE",
+                message: "ChaincodeMessage",
+                source,
+            })?;
+        match callee.kind() {
+            Some(MessageType::Completed) => {
+                let response =
+                    ccaas_proto::Response::decode(callee.payload.as_slice()).map_err(|source| {
+                        StubError::Malformed {
+                            request: "INVOKE_CHAINCODE",
+                            message: "Response",
+                            source,
+                        }
+                    })?;
+                Ok(response.into())
+            }
+            _ => Ok(Response::error(
+                String::from_utf8_lossy(&callee.payload).into_owned(),
+            )),
         }
     }
 }

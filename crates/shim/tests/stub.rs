@@ -65,7 +65,7 @@ impl Probe {
             "badkeys" => {
                 let mut errors = Vec::new();
                 errors.push(stub.put_state("", b"v".to_vec()).await.err().map(|e| e.to_string()));
-                errors.push(stub.put_state("\u{0}ck", b"v".to_vec()).await.err().map(|e| e.to_string()));
+                errors.push(stub.put_private_data("", "k", b"v".to_vec()).await.err().map(|e| e.to_string()));
                 errors.push(stub.get_state_by_range("\u{0}a", "").await.err().map(|e| e.to_string()));
                 errors.push(stub.set_event("", b"v".to_vec()).err().map(|e| e.to_string()));
                 serde_json::to_vec(&errors).unwrap_or_default()
@@ -281,7 +281,7 @@ async fn keys_the_go_shim_refuses_are_refused_before_any_request() {
         errors,
         vec![
             Some(r#"invalid key "": a key must not be empty"#.to_owned()),
-            Some(r#"invalid key "\0ck": a simple key must not start with U+0000, which marks composite keys"#.to_owned()),
+            Some("collection must not be an empty string".to_owned()),
             Some(r#"invalid key "\0a": a simple key must not start with U+0000, which marks composite keys"#.to_owned()),
             Some("an event name must not be empty".to_owned()),
         ]

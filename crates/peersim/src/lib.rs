@@ -48,18 +48,22 @@
 //! Modules: [`dial`] (TCP and TLS as the peer), [`session`] (the
 //! simulator, sessions, transactions), [`transport`] (the message pair),
 //! [`world`] (the ledger), [`proposal`] (signed proposals and txids),
-//! [`script`] (the `ccaas-peersim` command's invocations and output).
+//! [`script`] (the `ccaas-peersim` command's invocations and output),
+//! [`load`] (the load driver behind the `ccaas-load` command).
 #![deny(missing_docs)]
 
 pub mod dial;
 mod handler;
+pub mod probe;
+pub mod load;
 pub mod proposal;
 pub mod script;
 pub mod session;
 pub mod transport;
 pub mod world;
 
-pub use dial::{DialError, DialOptions};
+pub use dial::{DialError, DialOptions, TlsObservation};
+pub use probe::{ProbeOptions, ProbeReport};
 pub use proposal::Creator;
 pub use session::{
     Config, Invocation, PendingTx, Profile, Registration, Session, SessionError, Simulator,

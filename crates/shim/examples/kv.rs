@@ -7,7 +7,13 @@
 //! `fill PREFIX N` -> puts PREFIX0000 ... PREFIX{N-1}, each with its key as
 //! value, then "OK"; `range START END` -> a JSON array of the keys in
 //! [START, END), in order; `sleep MS` -> waits, then "slept"; `panic MSG`
-//! -> panics inside the transaction (the server answers ERROR and goes on).
+//! -> panics inside the transaction (the server answers ERROR and goes on);
+//! `bench R W V [KEY]` -> the load driver's transaction (`ccaas-load`): gets
+//! `KEY:r0` ... `KEY:r{R-1}` in order, then puts `KEY:w0` ... `KEY:w{W-1}`,
+//! each with the same V bytes (the txid's bytes repeated, zeros for an empty
+//! txid), and answers the total length of the values read, in decimal
+//! (absent keys count 0). KEY defaults to `bench`; R and W go up to 10000,
+//! V up to 16777216. `benches/node-kv` has the same function.
 //!
 //! ```sh
 //! cargo build --release -p ccaas-shim --example kv
@@ -27,7 +33,9 @@ enum KvError {
     NoSuchKey,
     #[error("usage: {0}")]
     Usage(&'static str),
-    #[error("unknown function `{0}`: expected put, get, del, ping, fill, range, sleep or panic")]
+    #[error(
+        "unknown function `{0}`: expected put, get, del, ping, fill, range, sleep, panic or bench"
+    )]
     UnknownFunction(String),
     #[error(transparent)]
     Ledger(#[from] StubError),
@@ -79,11 +87,69 @@ impl Kv {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 Ok(b"slept".to_vec())
             }
+            ("bench", [reads, writes, bytes, key @ ..]) if key.len() <= 1 => {
+                let key = key.first().map_or("bench", String::as_str);
+                bench(stub, reads, writes, bytes, key).await
+            }
+            ("bench", _) => Err(KvError::Usage(BENCH_USAGE)),
             ("panic", [message]) => panic!("{message}"),
             ("panic", _) => panic!("panic requested"),
             _ => Err(KvError::UnknownFunction(function)),
         }
     }
+}
+
+const BENCH_USAGE: &str = "bench R W V [KEY] (R and W up to 10000, V up to 16777216)";
+
+/// `bench R W V [KEY]`: R reads, then W writes of V bytes; the bytes read.
+async fn bench(
+    stub: &Stub,
+    reads: &str,
+    writes: &str,
+    bytes: &str,
+    key: &str,
+) -> Result<Vec<u8>, KvError> {
+    let number = |text: &str, max: usize| {
+        Some(text)
+            .filter(|t| t.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|t| t.parse::<usize>().ok())
+            .filter(|n| *n <= max)
+            .ok_or(KvError::Usage(BENCH_USAGE))
+    };
+    let (reads, writes, bytes) = (
+        number(reads, 10_000)?,
+        number(writes, 10_000)?,
+        number(bytes, 16 << 20)?,
+    );
+    let mut total = 0usize;
+    for i in 0..reads {
+        total += stub
+            .get_state(&format!("{key}:r{i}"))
+            .await?
+            .map_or(0, |v| v.len());
+    }
+    if writes > 0 {
+        let value = repeated(stub.tx_id().as_bytes(), bytes);
+        for j in 0..writes {
+            stub.put_state(&format!("{key}:w{j}"), value.clone())
+                .await?;
+        }
+    }
+    Ok(total.to_string().into_bytes())
+}
+
+/// `len` bytes of `pattern` repeated (zeros for an empty pattern), as
+/// Node's `Buffer.alloc(len, pattern)`.
+fn repeated(pattern: &[u8], len: usize) -> Vec<u8> {
+    if pattern.is_empty() {
+        return vec![0; len];
+    }
+    let mut value = Vec::with_capacity(len);
+    while value.len() < len {
+        let take = pattern.len().min(len - value.len());
+        value.extend_from_slice(&pattern[..take]);
+    }
+    value
 }
 
 impl Chaincode for Kv {

@@ -280,9 +280,7 @@ impl<C: Chaincode> BoundServer<C> {
         let connect = ConnectServer::new(handler)
             .max_decoding_message_size(config.max_recv_message_bytes)
             .max_encoding_message_size(config.max_send_message_bytes);
-        let router = tonic::transport::Server::builder()
-            .http2_keepalive_interval(Some(config.keepalive_interval))
-            .http2_keepalive_timeout(Some(config.keepalive_timeout))
+        let router = http2_settings(tonic::transport::Server::builder(), &config)
             .add_service(health_service)
             .add_service(connect);
 
@@ -329,6 +327,18 @@ impl<C: Chaincode> BoundServer<C> {
         info!("chaincode server stopped");
         Ok(())
     }
+}
+
+/// The HTTP/2 settings of the server a [`ChaincodeServer`] runs: the
+/// peer's keepalive. Public so that a floor measurement (the `echo`
+/// example) runs the same stack.
+pub fn http2_settings(
+    builder: tonic::transport::Server,
+    config: &ServerConfig,
+) -> tonic::transport::Server {
+    builder
+        .http2_keepalive_interval(Some(config.keepalive_interval))
+        .http2_keepalive_timeout(Some(config.keepalive_timeout))
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

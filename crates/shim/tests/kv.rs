@@ -61,7 +61,7 @@ async fn every_kv_function() {
     assert_eq!(call(&session, &["sleep", "20"]).await, "slept");
     assert_eq!(
         call_err(&session, &["nosuch"]).await,
-        "unknown function `nosuch`: expected put, get, del, ping, fill, range, sleep or panic"
+        "unknown function `nosuch`: expected put, get, del, ping, fill, range, sleep, panic or bench"
     );
     assert_eq!(
         call_err(&session, &["put", "k"]).await,

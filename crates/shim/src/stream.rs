@@ -275,7 +275,9 @@ where
                 let message = match message {
                     None => break StreamEnd::PeerClosed,
                     Some(Err(e)) => {
-                        warn!(error = %e, "the stream from the peer failed");
+                        // A peer that stops or restarts ends its streams this
+                        // way: routine, one line.
+                        info!(reason = %e, "the stream to the peer broke");
                         break StreamEnd::TransportError;
                     }
                     Some(Ok(m)) => m,
@@ -377,7 +379,7 @@ where
     running.detach_all();
     match end {
         StreamEnd::PeerClosed => info!("the peer closed the stream"),
-        StreamEnd::TransportError => warn!("the stream to the peer broke"),
+        StreamEnd::TransportError => {}
         StreamEnd::Shutdown => info!("closed the stream: shutting down"),
     }
     end

@@ -2,6 +2,7 @@
 //! the whole of Go's `ChaincodeStubInterface` in Rust's idiom.
 
 use crate::chaincode::Response;
+use crate::composite;
 use crate::context::TxContext;
 use crate::proposal::Creator;
 use crate::query::{self, HistoryIterator, Page, StateIterator};
@@ -20,9 +21,7 @@ use std::time::Duration;
 /// The metakey of a key's endorsement policy in its state metadata.
 pub const VALIDATION_PARAMETER: &str = "VALIDATION_PARAMETER";
 
-/// Go's `emptyKeySubstitute`: an empty range start is sent as this, so an
-/// unbounded range skips the composite keys (which start with U+0000).
-pub const EMPTY_KEY_SUBSTITUTE: &str = "\u{1}";
+pub use crate::composite::EMPTY_KEY_SUBSTITUTE;
 
 /// What a request to the peer can end in.
 #[derive(Debug, thiserror::Error)]
@@ -93,16 +92,6 @@ pub enum StubError {
     CompositeKey(#[from] crate::composite::CompositeKeyError),
 }
 
-fn check_simple_key(key: &str) -> Result<(), StubError> {
-    if key.starts_with('\0') {
-        return Err(StubError::InvalidKey {
-            key: key.to_owned(),
-            reason: "a simple key must not start with U+0000, which marks composite keys",
-        });
-    }
-    Ok(())
-}
-
 fn check_not_empty(key: &str) -> Result<(), StubError> {
     if key.is_empty() {
         return Err(StubError::InvalidKey {
@@ -129,14 +118,6 @@ fn pagination(page_size: i32, bookmark: &str) -> Result<Vec<u8>, StubError> {
         bookmark: bookmark.to_owned(),
     }
     .encode_to_vec())
-}
-
-/// The range of keys a partial composite key covers: from the key to the
-/// key followed by U+10FFFF, as Go's `createRangeKeysForPartialCompositeKey`.
-fn partial_range(object_type: &str, attributes: &[&str]) -> Result<(String, String), StubError> {
-    let start = crate::composite::create_composite_key(object_type, attributes)?;
-    let end = format!("{start}{}", crate::composite::MAX_UNICODE_RUNE);
-    Ok((start, end))
 }
 
 /// A transaction's view of the ledger and of its proposal, as Go's
@@ -462,7 +443,7 @@ impl Stub {
 
     /// Writes `value` under `key` (in the transaction's write set; the
     /// ledger changes when the transaction commits). Composite keys (from
-    /// [`crate::composite::create_composite_key`]) are written this way too.
+    /// [`composite::create_composite_key`]) are written this way too.
     pub async fn put_state(&self, key: &str, value: impl Into<Vec<u8>>) -> Result<(), StubError> {
         check_not_empty(key)?;
         let mut record = Self::record(WriteRecordType::PutState, "", key);
@@ -719,13 +700,9 @@ impl Stub {
         start: &str,
         end: &str,
     ) -> Result<StateIterator, StubError> {
-        let start = if start.is_empty() {
-            EMPTY_KEY_SUBSTITUTE
-        } else {
-            start
-        };
-        check_simple_key(start)?;
-        check_simple_key(end)?;
+        let start = composite::simple_range_start(start);
+        composite::validate_simple_key(start)?;
+        composite::validate_simple_key(end)?;
         let answer = self.range("", start, end, Vec::new()).await?;
         self.iterator("GET_STATE_BY_RANGE", &answer)
     }
@@ -740,13 +717,9 @@ impl Stub {
         page_size: i32,
         bookmark: &str,
     ) -> Result<Page, StubError> {
-        let start = if start.is_empty() {
-            EMPTY_KEY_SUBSTITUTE
-        } else {
-            start
-        };
-        check_simple_key(start)?;
-        check_simple_key(end)?;
+        let start = composite::simple_range_start(start);
+        composite::validate_simple_key(start)?;
+        composite::validate_simple_key(end)?;
         let answer = self
             .range("", start, end, pagination(page_size, bookmark)?)
             .await?;
@@ -760,7 +733,7 @@ impl Stub {
         object_type: &str,
         attributes: &[&str],
     ) -> Result<StateIterator, StubError> {
-        let (start, end) = partial_range(object_type, attributes)?;
+        let (start, end) = composite::partial_composite_key_range(object_type, attributes)?;
         let answer = self.range("", &start, &end, Vec::new()).await?;
         self.iterator("GET_STATE_BY_RANGE", &answer)
     }
@@ -774,7 +747,7 @@ impl Stub {
         bookmark: &str,
     ) -> Result<Page, StubError> {
         let metadata = pagination(page_size, bookmark)?;
-        let (start, end) = partial_range(object_type, attributes)?;
+        let (start, end) = composite::partial_composite_key_range(object_type, attributes)?;
         let answer = self.range("", &start, &end, metadata).await?;
         query::page(Arc::clone(&self.context), "GET_STATE_BY_RANGE", &answer).await
     }
@@ -786,9 +759,8 @@ impl Stub {
         bookmark: &str,
     ) -> Result<Page, StubError> {
         let metadata = pagination(page_size, bookmark)?;
-        let start = crate::composite::COMPOSITE_KEY_NAMESPACE;
-        let end = format!("{start}{}", crate::composite::MAX_UNICODE_RUNE);
-        let answer = self.range("", start, &end, metadata).await?;
+        let (start, end) = composite::all_composite_keys_range();
+        let answer = self.range("", &start, &end, metadata).await?;
         query::page(Arc::clone(&self.context), "GET_STATE_BY_RANGE", &answer).await
     }
 
@@ -820,13 +792,9 @@ impl Stub {
         end: &str,
     ) -> Result<StateIterator, StubError> {
         check_collection(collection)?;
-        let start = if start.is_empty() {
-            EMPTY_KEY_SUBSTITUTE
-        } else {
-            start
-        };
-        check_simple_key(start)?;
-        check_simple_key(end)?;
+        let start = composite::simple_range_start(start);
+        composite::validate_simple_key(start)?;
+        composite::validate_simple_key(end)?;
         let answer = self.range(collection, start, end, Vec::new()).await?;
         self.iterator("GET_STATE_BY_RANGE", &answer)
     }
@@ -839,7 +807,7 @@ impl Stub {
         attributes: &[&str],
     ) -> Result<StateIterator, StubError> {
         check_collection(collection)?;
-        let (start, end) = partial_range(object_type, attributes)?;
+        let (start, end) = composite::partial_composite_key_range(object_type, attributes)?;
         let answer = self.range(collection, &start, &end, Vec::new()).await?;
         self.iterator("GET_STATE_BY_RANGE", &answer)
     }

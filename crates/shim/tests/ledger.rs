@@ -328,166 +328,176 @@ async fn composite_keys_byte_for_byte_and_partial_queries() {
 
 #[tokio::test]
 async fn pagination_pages_and_bookmarks() {
-    let session = peer(serve().await, Profile::V2_5).await;
-    for i in 0..25 {
-        session.put_state(CHANNEL, &format!("p{i:02}"), "v");
+    for profile in [Profile::V2_5, Profile::V3_1] {
+        let session = peer(serve().await, profile).await;
+        for i in 0..25 {
+            session.put_state(CHANNEL, &format!("p{i:02}"), "v");
+        }
+        let first = ok(&session, &["page", "p00", "p99", "10", ""]).await;
+        assert_eq!(first["count"], 10);
+        assert_eq!(first["keys"][0], "p00");
+        let bookmark = first["bookmark"].as_str().unwrap().to_owned();
+        let second = ok(&session, &["page", "p00", "p99", "10", &bookmark]).await;
+        assert_eq!(second["keys"][0], "p10");
+        let third = ok(
+            &session,
+            &[
+                "page",
+                "p00",
+                "p99",
+                "10",
+                second["bookmark"].as_str().unwrap(),
+            ],
+        )
+        .await;
+        assert_eq!(third["count"], 5);
+        assert_eq!(
+            err(&session, &["page", "p00", "p99", "0", ""]).await,
+            "page size must be greater than 0, found 0"
+        );
     }
-    let first = ok(&session, &["page", "p00", "p99", "10", ""]).await;
-    assert_eq!(first["count"], 10);
-    assert_eq!(first["keys"][0], "p00");
-    let bookmark = first["bookmark"].as_str().unwrap().to_owned();
-    let second = ok(&session, &["page", "p00", "p99", "10", &bookmark]).await;
-    assert_eq!(second["keys"][0], "p10");
-    let third = ok(
-        &session,
-        &[
-            "page",
-            "p00",
-            "p99",
-            "10",
-            second["bookmark"].as_str().unwrap(),
-        ],
-    )
-    .await;
-    assert_eq!(third["count"], 5);
-    assert_eq!(
-        err(&session, &["page", "p00", "p99", "0", ""]).await,
-        "page size must be greater than 0, found 0"
-    );
 }
 
 #[tokio::test]
 async fn private_data_get_put_delete_purge_hash_range_query() {
-    let session = peer(serve().await, Profile::V2_5).await;
-    ok(&session, &["pd_put", "secret", "k1", r#"{"price":10}"#]).await;
-    ok(&session, &["pd_put", "secret", "k2", r#"{"price":20}"#]).await;
-    assert_eq!(
-        ok(&session, &["pd_get", "secret", "k1"]).await,
-        json!(r#"{"price":10}"#)
-    );
-    // Private data is not public state.
-    assert_eq!(ok(&session, &["get", "k1"]).await, Value::Null);
-    // The hash is SHA-256 of the value.
-    let expected = {
-        use sha2::Digest;
-        hex(&sha2::Sha256::digest(br#"{"price":10}"#))
-    };
-    assert_eq!(
-        ok(&session, &["pd_hash", "secret", "k1"]).await,
-        json!(expected)
-    );
-    assert_eq!(
-        ok(&session, &["pd_range", "secret", "", ""]).await,
-        json!(["k1", "k2"])
-    );
-    assert_eq!(
-        ok(
-            &session,
-            &["pd_query", "secret", r#"{"selector":{"price":{"$gt":15}}}"#]
-        )
-        .await,
-        json!(["k2"])
-    );
-    ok(&session, &["pd_ck", "secret", "idx", "a"]).await;
-    assert_eq!(
-        ok(&session, &["pd_partial", "secret", "idx"])
-            .await
-            .as_array()
-            .map(Vec::len),
-        Some(1)
-    );
-    ok(&session, &["pd_vp_set", "secret", "k1", "policy"]).await;
-    assert_eq!(
-        ok(&session, &["pd_vp_get", "secret", "k1"]).await,
-        json!("policy")
-    );
-    ok(&session, &["pd_del", "secret", "k1"]).await;
-    assert_eq!(ok(&session, &["pd_get", "secret", "k1"]).await, Value::Null);
-    ok(&session, &["pd_purge", "secret", "k2"]).await;
-    assert_eq!(ok(&session, &["pd_get", "secret", "k2"]).await, Value::Null);
-    assert_eq!(
-        err(&session, &["pd_get", "", "k"]).await,
-        "collection must not be an empty string"
-    );
+    for profile in [Profile::V2_5, Profile::V3_1] {
+        let session = peer(serve().await, profile).await;
+        ok(&session, &["pd_put", "secret", "k1", r#"{"price":10}"#]).await;
+        ok(&session, &["pd_put", "secret", "k2", r#"{"price":20}"#]).await;
+        assert_eq!(
+            ok(&session, &["pd_get", "secret", "k1"]).await,
+            json!(r#"{"price":10}"#)
+        );
+        // Private data is not public state.
+        assert_eq!(ok(&session, &["get", "k1"]).await, Value::Null);
+        // The hash is SHA-256 of the value.
+        let expected = {
+            use sha2::Digest;
+            hex(&sha2::Sha256::digest(br#"{"price":10}"#))
+        };
+        assert_eq!(
+            ok(&session, &["pd_hash", "secret", "k1"]).await,
+            json!(expected)
+        );
+        assert_eq!(
+            ok(&session, &["pd_range", "secret", "", ""]).await,
+            json!(["k1", "k2"])
+        );
+        assert_eq!(
+            ok(
+                &session,
+                &["pd_query", "secret", r#"{"selector":{"price":{"$gt":15}}}"#]
+            )
+            .await,
+            json!(["k2"])
+        );
+        ok(&session, &["pd_ck", "secret", "idx", "a"]).await;
+        assert_eq!(
+            ok(&session, &["pd_partial", "secret", "idx"])
+                .await
+                .as_array()
+                .map(Vec::len),
+            Some(1)
+        );
+        ok(&session, &["pd_vp_set", "secret", "k1", "policy"]).await;
+        assert_eq!(
+            ok(&session, &["pd_vp_get", "secret", "k1"]).await,
+            json!("policy")
+        );
+        ok(&session, &["pd_del", "secret", "k1"]).await;
+        assert_eq!(ok(&session, &["pd_get", "secret", "k1"]).await, Value::Null);
+        ok(&session, &["pd_purge", "secret", "k2"]).await;
+        assert_eq!(ok(&session, &["pd_get", "secret", "k2"]).await, Value::Null);
+        assert_eq!(
+            err(&session, &["pd_get", "", "k"]).await,
+            "collection must not be an empty string"
+        );
+    }
 }
 
 #[tokio::test]
 async fn rich_queries_and_their_pages() {
-    let session = peer(serve().await, Profile::V2_5).await;
-    for (k, color, size) in [("a", "blue", 1), ("b", "red", 5), ("c", "blue", 9)] {
-        ok(
+    for profile in [Profile::V2_5, Profile::V3_1] {
+        let session = peer(serve().await, profile).await;
+        for (k, color, size) in [("a", "blue", 1), ("b", "red", 5), ("c", "blue", 9)] {
+            ok(
+                &session,
+                &["put", k, &json!({"color": color, "size": size}).to_string()],
+            )
+            .await;
+        }
+        assert_eq!(
+            ok(&session, &["query", r#"{"selector":{"color":"blue"}}"#]).await,
+            json!(["a", "c"])
+        );
+        let first = ok(
             &session,
-            &["put", k, &json!({"color": color, "size": size}).to_string()],
+            &["qpage", r#"{"selector":{"size":{"$gt":0}}}"#, "2", ""],
         )
         .await;
+        assert_eq!(first["count"], 2);
+        let rest = ok(
+            &session,
+            &[
+                "qpage",
+                r#"{"selector":{"size":{"$gt":0}}}"#,
+                "2",
+                first["bookmark"].as_str().unwrap(),
+            ],
+        )
+        .await;
+        assert_eq!(rest["count"], 1);
     }
-    assert_eq!(
-        ok(&session, &["query", r#"{"selector":{"color":"blue"}}"#]).await,
-        json!(["a", "c"])
-    );
-    let first = ok(
-        &session,
-        &["qpage", r#"{"selector":{"size":{"$gt":0}}}"#, "2", ""],
-    )
-    .await;
-    assert_eq!(first["count"], 2);
-    let rest = ok(
-        &session,
-        &[
-            "qpage",
-            r#"{"selector":{"size":{"$gt":0}}}"#,
-            "2",
-            first["bookmark"].as_str().unwrap(),
-        ],
-    )
-    .await;
-    assert_eq!(rest["count"], 1);
 }
 
 #[tokio::test]
 async fn history_metadata_and_validation_parameters() {
-    let session = peer(serve().await, Profile::V2_5).await;
-    ok(&session, &["put", "h", "one"]).await;
-    ok(&session, &["put", "h", "two"]).await;
-    ok(&session, &["del", "h"]).await;
-    let history = ok(&session, &["history", "h"]).await;
-    let values: Vec<(String, bool)> = history
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["value"].as_str().unwrap().to_owned(),
-                e["delete"].as_bool().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(values.len(), 3);
-    assert!(values.contains(&("one".to_owned(), false)));
-    assert!(values.iter().any(|(_, delete)| *delete));
-    ok(&session, &["put", "m", "v"]).await;
-    ok(&session, &["meta_put", "m", "owner", "alice"]).await;
-    assert_eq!(
-        ok(&session, &["meta_get", "m"]).await,
-        json!([["owner", "alice"]])
-    );
-    // A metadata write carries the key's whole metadata (the peer's
-    // SetStateMetadata gets a one-entry map and the ledger replaces what
-    // was there), so a later write of another entry replaces the first.
-    ok(&session, &["vp_set", "m", "policy"]).await;
-    assert_eq!(
-        ok(&session, &["meta_get", "m"]).await,
-        json!([["VALIDATION_PARAMETER", "policy"]])
-    );
-    assert_eq!(ok(&session, &["vp_get", "m"]).await, json!("policy"));
-    assert_eq!(ok(&session, &["vp_get", "nokey"]).await, Value::Null);
+    for profile in [Profile::V2_5, Profile::V3_1] {
+        let session = peer(serve().await, profile).await;
+        ok(&session, &["put", "h", "one"]).await;
+        ok(&session, &["put", "h", "two"]).await;
+        ok(&session, &["del", "h"]).await;
+        let history = ok(&session, &["history", "h"]).await;
+        let values: Vec<(String, bool)> = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["value"].as_str().unwrap().to_owned(),
+                    e["delete"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(values.len(), 3);
+        assert!(values.contains(&("one".to_owned(), false)));
+        assert!(values.iter().any(|(_, delete)| *delete));
+        ok(&session, &["put", "m", "v"]).await;
+        ok(&session, &["meta_put", "m", "owner", "alice"]).await;
+        assert_eq!(
+            ok(&session, &["meta_get", "m"]).await,
+            json!([["owner", "alice"]])
+        );
+        // A metadata write carries the key's whole metadata (the peer's
+        // SetStateMetadata gets a one-entry map and the ledger replaces what
+        // was there), so a later write of another entry replaces the first.
+        ok(&session, &["vp_set", "m", "policy"]).await;
+        assert_eq!(
+            ok(&session, &["meta_get", "m"]).await,
+            json!([["VALIDATION_PARAMETER", "policy"]])
+        );
+        assert_eq!(ok(&session, &["vp_get", "m"]).await, json!("policy"));
+        assert_eq!(ok(&session, &["vp_get", "nokey"]).await, Value::Null);
+    }
 }
 
 #[tokio::test]
 async fn args_slice_concatenates_the_arguments() {
-    let session = peer(serve().await, Profile::V2_5).await;
-    assert_eq!(
-        ok(&session, &["args_slice", "ab", "c"]).await,
-        json!("args_sliceabc")
-    );
+    for profile in [Profile::V2_5, Profile::V3_1] {
+        let session = peer(serve().await, profile).await;
+        assert_eq!(
+            ok(&session, &["args_slice", "ab", "c"]).await,
+            json!("args_sliceabc")
+        );
+    }
 }

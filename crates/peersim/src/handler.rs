@@ -3,15 +3,20 @@
 //! transaction contexts, the one-request-per-transaction rule, the query
 //! iterators, and the write sets committed on success.
 
+use crate::couch::Query;
 use crate::proposal::uuid;
 use crate::session::{Config, Registration, SessionError, StreamEnd, TxOutcome};
 use crate::transport::Transport;
-use crate::world::Write;
+use crate::world::{CommitInfo, KeyWrite, Metadata, ValueWrite, WriteSet};
+use ccaas_proto::common::{ChannelHeader, Header};
 use ccaas_proto::queryresult::Kv;
 use ccaas_proto::{
-    ChaincodeId, ChaincodeMessage, DelState, GetState, GetStateByRange, GetStateMultiple,
-    GetStateMultipleResult, Message, MessageType, PutState, QueryMetadata, QueryResponse,
-    QueryResultBytes, QueryStateClose, QueryStateNext, Response, WriteBatchState, WriteRecordType,
+    ChaincodeId, ChaincodeInput, ChaincodeMessage, ChaincodeSpec, DelState, GetHistoryForKey,
+    GetQueryResult, GetState, GetStateByRange, GetStateMetadata, GetStateMultiple,
+    GetStateMultipleResult, Message, MessageType, Proposal, PutState, PutStateMetadata,
+    QueryMetadata, QueryResponse, QueryResponseMetadata, QueryResultBytes, QueryStateClose,
+    QueryStateNext, Response, SignedProposal, StateMetadata, StateMetadataResult, Timestamp,
+    WriteBatchState, WriteRecordType,
 };
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -35,13 +40,16 @@ impl TxKey {
     }
 }
 
-/// What the session asks of the handler.
+/// What the session (or a calling chaincode's handler) asks of the handler.
 #[derive(Debug)]
 pub(crate) enum Command {
     /// Run a transaction (TRANSACTION or INIT) and report its outcome.
     Start {
         message: ChaincodeMessage,
-        reply: oneshot::Sender<Result<TxOutcome, SessionError>>,
+        reply: Reply,
+        /// The simulation to run in: the caller's, for a chaincode called
+        /// on the caller's channel (the peer shares its `TXSimulator`).
+        sim: Option<Simulation>,
     },
     /// Send a message as is.
     Raw(ChaincodeMessage),
@@ -49,6 +57,42 @@ pub(crate) enum Command {
     Abandon(TxKey),
     /// End the stream.
     End,
+}
+
+/// Who waits for a transaction's end.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    /// A session's invocation: committed on success.
+    Session(oneshot::Sender<Result<TxOutcome, SessionError>>),
+    /// Another chaincode's INVOKE_CHAINCODE: not committed here; the
+    /// callee's message and simulation go back to the caller.
+    Caller(oneshot::Sender<CalleeDone>),
+}
+
+/// How a called chaincode's transaction ended.
+#[derive(Debug)]
+pub(crate) struct CalleeDone {
+    /// COMPLETED or ERROR as the callee sent it, or why it did not run
+    /// (worded as after the peer's "execute failed: ").
+    pub(crate) result: Result<ChaincodeMessage, Failure>,
+    /// The simulation it ran in, handed back.
+    pub(crate) sim: Option<Simulation>,
+}
+
+impl Reply {
+    fn fail(self, session: SessionError, caller: Failure, sim: Option<Simulation>) {
+        match self {
+            Reply::Session(tx) => {
+                let _ = tx.send(Err(session));
+            }
+            Reply::Caller(tx) => {
+                let _ = tx.send(CalleeDone {
+                    result: Err(caller),
+                    sim,
+                });
+            }
+        }
+    }
 }
 
 /// State the session reads while the handler runs.
@@ -107,21 +151,82 @@ enum State {
     Ready,
 }
 
-/// A query iterator, as the peer's `QueryResponseGenerator` drives it.
+/// A query iterator, as the peer's `QueryResponseGenerator` drives it:
+/// the marshalled records still to send.
 #[derive(Debug)]
 struct QueryIter {
-    rest: std::vec::IntoIter<(String, Vec<u8>)>,
+    rest: std::vec::IntoIter<Vec<u8>>,
     pending: Vec<QueryResultBytes>,
     returned: u32,
+    /// The total return limit (`totalQueryLimit`, or a smaller page size).
+    limit: u32,
+}
+
+/// A transaction's simulation (the peer's `TXSimulator`): its write set
+/// and the flags the peer's `txSimulator` keeps to refuse mixing writes
+/// with private data queries or paginated queries.
+#[derive(Debug, Default)]
+pub(crate) struct Simulation {
+    writes: WriteSet,
+    wrote: bool,
+    private_queried: bool,
+    paginated: bool,
+}
+
+impl Simulation {
+    /// `checkWritePrecondition`.
+    fn check_write(&mut self, txid: &str) -> Result<(), Failure> {
+        if self.private_queried {
+            return Err(format!("txid [{txid}]: unsuppored transaction. Transaction has already performed queries on pvt data. Writes are not allowed"));
+        }
+        if self.paginated {
+            return Err(format!("txid [{txid}]: unsuppored transaction. Transaction has already performed a paginated query. Writes are not allowed"));
+        }
+        self.wrote = true;
+        Ok(())
+    }
+
+    /// `checkBeforePvtdataQueries`.
+    fn before_private_query(&mut self, txid: &str) -> Result<(), Failure> {
+        if self.wrote {
+            return Err(format!("txid [{txid}]: unsuppored transaction. Queries on pvt data is supported only in a read-only transaction"));
+        }
+        self.private_queried = true;
+        Ok(())
+    }
+
+    /// `checkBeforePaginatedQueries`.
+    fn before_paginated(&mut self, txid: &str) -> Result<(), Failure> {
+        if self.wrote {
+            return Err(format!("txid [{txid}]: unsuppored transaction. Paginated queries are supported only in a read-only transaction"));
+        }
+        self.paginated = true;
+        Ok(())
+    }
+
+    fn entry(&mut self, namespace: &str, collection: &str, key: &str) -> &mut KeyWrite {
+        self.writes
+            .entry((namespace.to_owned(), collection.to_owned(), key.to_owned()))
+            .or_default()
+    }
 }
 
 /// A running transaction (the peer's `TransactionContext`).
 #[derive(Debug)]
 struct TxContext {
-    reply: oneshot::Sender<Result<TxOutcome, SessionError>>,
-    writes: Vec<Write>,
+    reply: Reply,
+    sim: Simulation,
     iterators: HashMap<String, QueryIter>,
+    /// The proposal's timestamp (the history's), or when it started.
+    timestamp: Timestamp,
+    /// The signed proposal, passed on to called chaincode.
+    proposal: Option<SignedProposal>,
+    /// An INIT (private data APIs are refused).
+    init: bool,
 }
+
+/// A called chaincode's answer, back at the caller's handler.
+type Invoked = (TxKey, bool, CalleeDone);
 
 pub(crate) struct Handler {
     config: Arc<Config>,
@@ -134,15 +239,13 @@ pub(crate) struct Handler {
     active: HashSet<TxKey>,
     delayed_tx: mpsc::UnboundedSender<(TxKey, ChaincodeMessage)>,
     delayed_rx: mpsc::UnboundedReceiver<(TxKey, ChaincodeMessage)>,
+    invoked_tx: mpsc::UnboundedSender<Invoked>,
+    invoked_rx: mpsc::UnboundedReceiver<Invoked>,
 }
 
 /// A request's failure, worded as the peer words it after
 /// "`TYPE` failed: transaction ID: `txid`: ".
-type Failure = String;
-
-fn unsupported(what: &str) -> Failure {
-    format!("{what} is not supported by the simulator yet")
-}
+pub(crate) type Failure = String;
 
 fn decode<M: Message + Default>(payload: &[u8]) -> Result<M, Failure> {
     M::decode(payload).map_err(|e| format!("unmarshal failed: {e}"))
@@ -164,6 +267,7 @@ impl Handler {
         ended: watch::Sender<Option<StreamEnd>>,
     ) -> Self {
         let (delayed_tx, delayed_rx) = mpsc::unbounded_channel();
+        let (invoked_tx, invoked_rx) = mpsc::unbounded_channel();
         Handler {
             config,
             shared,
@@ -175,6 +279,8 @@ impl Handler {
             active: HashSet::new(),
             delayed_tx,
             delayed_rx,
+            invoked_tx,
+            invoked_rx,
         }
     }
 
@@ -194,6 +300,11 @@ impl Handler {
                         break end;
                     }
                 }
+                Some((key, same_channel, done)) = self.invoked_rx.recv() => {
+                    if let Err(end) = self.invoked(key, same_channel, done).await {
+                        break end;
+                    }
+                }
                 item = self.transport.from_chaincode.next() => match item {
                     None => break StreamEnd::ChaincodeClosed,
                     Some(Err(e)) => break StreamEnd::Transport(e.to_string()),
@@ -210,7 +321,11 @@ impl Handler {
             other => tracing::debug!("chaincode stream ended: {other}"),
         }
         for (_, tx) in self.txs.drain() {
-            let _ = tx.reply.send(Err(SessionError::StreamTerminated));
+            tx.reply.fail(
+                SessionError::StreamTerminated,
+                "error sending: chaincode stream terminated".into(),
+                Some(tx.sim),
+            );
         }
         self.ended.send_replace(Some(end));
     }
@@ -221,27 +336,48 @@ impl Handler {
 
     async fn command(&mut self, command: Command) -> Result<(), StreamEnd> {
         match command {
-            Command::Start { message, reply } => {
+            Command::Start {
+                message,
+                reply,
+                sim,
+            } => {
                 let key = TxKey::of(&message);
                 if self.state != State::Ready {
-                    let _ = reply.send(Err(SessionError::NotRegistered {
-                        registration: self.registration.borrow().clone(),
-                    }));
+                    let registration = self.registration.borrow().clone();
+                    reply.fail(
+                        SessionError::NotRegistered {
+                            registration: registration.clone(),
+                        },
+                        format!(
+                            "could not launch chaincode {}: the chaincode has not registered (registration: {registration:?})",
+                            self.config.package_id
+                        ),
+                        sim,
+                    );
                     return Ok(());
                 }
                 if self.txs.contains_key(&key) {
-                    let _ = reply.send(Err(SessionError::DuplicateTxid {
-                        channel: key.channel,
-                        txid: key.txid,
-                    }));
+                    let text = format!("error sending: txid: {}({}) exists", key.txid, key.channel);
+                    reply.fail(
+                        SessionError::DuplicateTxid {
+                            channel: key.channel,
+                            txid: key.txid,
+                        },
+                        text,
+                        sim,
+                    );
                     return Ok(());
                 }
                 self.txs.insert(
                     key,
                     TxContext {
                         reply,
-                        writes: Vec::new(),
+                        sim: sim.unwrap_or_default(),
                         iterators: HashMap::new(),
+                        timestamp: proposal_timestamp(message.proposal.as_ref())
+                            .unwrap_or_else(Timestamp::now),
+                        proposal: message.proposal.clone(),
+                        init: message.r#type == MessageType::Init as i32,
                     },
                 );
                 self.send(message).await
@@ -368,14 +504,28 @@ impl Handler {
             self.shared.ignore(message);
             return;
         };
+        let reply = match tx.reply {
+            Reply::Caller(reply) => {
+                // The caller's handler decides; nothing is committed here.
+                let _ = reply.send(CalleeDone {
+                    result: Ok(message),
+                    sim: Some(tx.sim),
+                });
+                return;
+            }
+            Reply::Session(reply) => reply,
+        };
         let outcome = if message.r#type == MessageType::Completed as i32 {
             match Response::decode(message.payload.as_slice()) {
                 Ok(response) => {
                     if response.status < 400 {
                         self.config.world.commit(
                             &key.channel,
-                            &self.config.chaincode_name,
-                            tx.writes,
+                            tx.sim.writes,
+                            CommitInfo {
+                                txid: &key.txid,
+                                timestamp: tx.timestamp,
+                            },
                         );
                     }
                     TxOutcome::Completed {
@@ -396,7 +546,7 @@ impl Handler {
             }
         };
         // The caller may have gone (timed out); nothing to do then.
-        let _ = tx.reply.send(Ok(outcome));
+        let _ = reply.send(Ok(outcome));
     }
 
     /// A request of a transaction: one at a time, as `HandleTransaction`.
@@ -421,36 +571,20 @@ impl Handler {
             );
             return Ok(());
         }
+        let invoke = message.r#type == MessageType::InvokeChaincode as i32;
         let result = match self.txs.get_mut(&key) {
-            None if message.r#type == MessageType::InvokeChaincode as i32 => {
-                Err("could not get valid transaction".to_owned())
-            }
+            None if invoke => Err("could not get valid transaction".to_owned()),
             None => Err("no ledger context".to_owned()),
+            Some(tx) if invoke => {
+                match start_invoke(&self.config, &self.invoked_tx, &key, tx, &message) {
+                    // The answer comes when the callee ends (`invoked`).
+                    Ok(()) => return Ok(()),
+                    Err(failure) => Err(failure),
+                }
+            }
             Some(tx) => serve(&self.config, &key, tx, &message),
         };
-        let answer = match result {
-            Ok(payload) => {
-                ChaincodeMessage::for_tx(MessageType::Response, payload, &key.channel, &key.txid)
-            }
-            Err(failure) => {
-                let text = format!(
-                    "{} failed: transaction ID: {}: {failure}",
-                    type_name(message.r#type),
-                    key.txid
-                );
-                tracing::error!(
-                    "[{}] Failed to handle {}. error: {text}",
-                    short(&key.txid),
-                    message.kind_name()
-                );
-                ChaincodeMessage::for_tx(
-                    MessageType::Error,
-                    text.into_bytes(),
-                    &key.channel,
-                    &key.txid,
-                )
-            }
-        };
+        let answer = answer_for(&key, message.r#type, result);
         let delay = self.config.request_delay;
         if delay.is_zero() {
             self.active.remove(&key);
@@ -464,6 +598,163 @@ impl Handler {
             Ok(())
         }
     }
+
+    /// The callee ended: answer the caller's INVOKE_CHAINCODE with the
+    /// callee's marshalled message in a RESPONSE, or an ERROR.
+    async fn invoked(
+        &mut self,
+        key: TxKey,
+        same_channel: bool,
+        done: CalleeDone,
+    ) -> Result<(), StreamEnd> {
+        if same_channel {
+            if let (Some(tx), Some(sim)) = (self.txs.get_mut(&key), done.sim) {
+                tx.sim = sim;
+            }
+        }
+        let result = match done.result {
+            Ok(message) => Ok(message.encode_to_vec()),
+            Err(failure) if failure.starts_with("execute failed: ") => Err(failure),
+            Err(failure) => Err(format!("execute failed: {failure}")),
+        };
+        let answer = answer_for(&key, MessageType::InvokeChaincode as i32, result);
+        self.active.remove(&key);
+        self.send(answer).await
+    }
+}
+
+/// INVOKE_CHAINCODE, as `HandleInvokeChaincode`: finds the callee,
+/// and runs its TRANSACTION with the caller's txid on the target
+/// channel in a task (the stream goes on meanwhile); on the caller's
+/// channel in the caller's simulation, elsewhere in a fresh one that
+/// is thrown away (the peer's `sim.Done()`: writes there never reach a
+/// ledger, and the call does not fail for them).
+fn start_invoke(
+    config: &Config,
+    invoked: &mpsc::UnboundedSender<Invoked>,
+    key: &TxKey,
+    tx: &mut TxContext,
+    message: &ChaincodeMessage,
+) -> Result<(), Failure> {
+    let spec: ChaincodeSpec = decode(&message.payload)?;
+    let Some(id) = spec.chaincode_id else {
+        return Err("ChaincodeSpec has no chaincode_id (the peer would crash on it)".into());
+    };
+    let (name, channel) = parse_name(&id.name);
+    let channel = channel.unwrap_or_else(|| key.channel.clone());
+    let mut input = spec.input.unwrap_or_else(|| ChaincodeInput {
+        args: Vec::new(),
+        decorations: HashMap::new(),
+        is_init: false,
+    });
+    if input.is_init {
+        return Err(format!("execute failed: invalid invocation: chaincode '{name}' does not require initialization but called as init"));
+    }
+    let not_found = format!("execute failed: invalid invocation: [channel {channel}] failed to get chaincode container info for {name}: chaincode {name} not found");
+    let Some(callee) = config.world.chaincode(&name) else {
+        return Err(not_found);
+    };
+    // The peer sets the proposal's decorations, none for a call.
+    input.decorations.clear();
+    let mut start = ChaincodeMessage::for_tx(
+        MessageType::Transaction,
+        input.encode_to_vec(),
+        &channel,
+        &key.txid,
+    );
+    start.proposal = tx.proposal.clone();
+    let same_channel = channel == key.channel;
+    let sim = if same_channel {
+        std::mem::take(&mut tx.sim)
+    } else {
+        Simulation::default()
+    };
+    let callee_key = TxKey::of(&start);
+    let caller = key.clone();
+    let done = invoked.clone();
+    let timeout = config.execute_timeout;
+    tokio::spawn(async move {
+        let (reply, rx) = oneshot::channel();
+        let command = Command::Start {
+            message: start,
+            reply: Reply::Caller(reply),
+            sim: Some(sim),
+        };
+        let outcome = match callee.send(command) {
+            Err(mpsc::error::SendError(Command::Start { sim, .. })) => CalleeDone {
+                result: Err(not_found.clone()),
+                sim,
+            },
+            Err(_) => CalleeDone {
+                result: Err(not_found.clone()),
+                sim: None,
+            },
+            Ok(()) => match tokio::time::timeout(timeout, rx).await {
+                Ok(Ok(done)) => done,
+                Ok(Err(_)) => CalleeDone {
+                    result: Err("error sending: chaincode stream terminated".into()),
+                    sim: None,
+                },
+                Err(_) => {
+                    let _ = callee.send(Command::Abandon(callee_key));
+                    CalleeDone {
+                        result: Err(
+                            "error sending: timeout expired while executing transaction".into()
+                        ),
+                        sim: None,
+                    }
+                }
+            },
+        };
+        let _ = done.send((caller, same_channel, outcome));
+    });
+    Ok(())
+}
+
+/// RESPONSE with the payload, or ERROR worded as `HandleTransaction` does.
+fn answer_for(key: &TxKey, kind: i32, result: Result<Vec<u8>, Failure>) -> ChaincodeMessage {
+    match result {
+        Ok(payload) => {
+            ChaincodeMessage::for_tx(MessageType::Response, payload, &key.channel, &key.txid)
+        }
+        Err(failure) => {
+            let text = format!(
+                "{} failed: transaction ID: {}: {failure}",
+                type_name(kind),
+                key.txid
+            );
+            tracing::error!(
+                "[{}] Failed to handle {}. error: {text}",
+                short(&key.txid),
+                type_name(kind)
+            );
+            ChaincodeMessage::for_tx(
+                MessageType::Error,
+                text.into_bytes(),
+                &key.channel,
+                &key.txid,
+            )
+        }
+    }
+}
+
+/// The peer's `ParseName`: `name[:version][/channel]`.
+fn parse_name(name: &str) -> (String, Option<String>) {
+    let (rest, channel) = match name.split_once('/') {
+        Some((rest, channel)) => (rest, Some(channel.to_owned())),
+        None => (name, None),
+    };
+    let name = rest.split_once(':').map(|(n, _)| n).unwrap_or(rest);
+    (name.to_owned(), channel)
+}
+
+/// The channel header's timestamp of a signed proposal.
+fn proposal_timestamp(signed: Option<&SignedProposal>) -> Option<Timestamp> {
+    let proposal = Proposal::decode(signed?.proposal_bytes.as_slice()).ok()?;
+    let header = Header::decode(proposal.header.as_slice()).ok()?;
+    ChannelHeader::decode(header.channel_header.as_slice())
+        .ok()?
+        .timestamp
 }
 
 /// Sends to the chaincode (a free function so the handler need not be `Sync`).
@@ -478,6 +769,194 @@ fn short(txid: &str) -> &str {
     txid.get(..8).unwrap_or(txid)
 }
 
+fn init_guard(tx: &TxContext) -> Result<(), Failure> {
+    if tx.init {
+        return Err("private data APIs are not allowed in chaincode Init()".into());
+    }
+    Ok(())
+}
+
+/// The ledger's `validateCollName`: the collection must be defined for the
+/// namespace (any name is, unless the simulator was given a list).
+fn validate_collection(config: &Config, collection: &str) -> Result<(), Failure> {
+    let defined = !collection.is_empty()
+        && config
+            .collections
+            .as_ref()
+            .is_none_or(|names| names.contains(collection));
+    if defined {
+        Ok(())
+    } else {
+        Err(format!(
+            "collection [{collection}] not defined in the collection config for chaincode [{}]",
+            config.chaincode_name
+        ))
+    }
+}
+
+/// PUT_STATE and DEL_STATE (`value` empty: a delete, as Go's nil), public
+/// or private, as `HandlePutState`/`HandleDelState` and the simulator.
+fn write_value(
+    config: &Config,
+    key: &TxKey,
+    tx: &mut TxContext,
+    collection: &str,
+    state_key: &str,
+    value: Vec<u8>,
+) -> Result<(), Failure> {
+    if !collection.is_empty() {
+        init_guard(tx)?;
+        validate_collection(config, collection)?;
+    }
+    tx.sim.check_write(&key.txid)?;
+    let write = if value.is_empty() {
+        ValueWrite::Delete
+    } else {
+        ValueWrite::Put(value)
+    };
+    tx.sim
+        .entry(&config.chaincode_name, collection, state_key)
+        .value = Some(write);
+    Ok(())
+}
+
+/// PURGE_PRIVATE_DATA, as `HandlePurgePrivateData`.
+fn purge(
+    config: &Config,
+    key: &TxKey,
+    tx: &mut TxContext,
+    collection: &str,
+    state_key: &str,
+) -> Result<(), Failure> {
+    if collection.is_empty() {
+        return Err("only applicable for private data".into());
+    }
+    init_guard(tx)?;
+    validate_collection(config, collection)?;
+    tx.sim.check_write(&key.txid)?;
+    tx.sim
+        .entry(&config.chaincode_name, collection, state_key)
+        .value = Some(ValueWrite::Purge);
+    Ok(())
+}
+
+/// PUT_STATE_METADATA, as `HandlePutStateMetadata`: the write set's
+/// metadata of the key becomes this one entry.
+fn write_metadata(
+    config: &Config,
+    key: &TxKey,
+    tx: &mut TxContext,
+    collection: &str,
+    state_key: &str,
+    metadata: Option<StateMetadata>,
+) -> Result<(), Failure> {
+    let Some(entry) = metadata else {
+        return Err("PutStateMetadata has no metadata (the peer would crash on it)".into());
+    };
+    if !collection.is_empty() {
+        init_guard(tx)?;
+        validate_collection(config, collection)?;
+    }
+    tx.sim.check_write(&key.txid)?;
+    tx.sim
+        .entry(&config.chaincode_name, collection, state_key)
+        .metadata = Some(Metadata::from([(entry.metakey, entry.value)]));
+    Ok(())
+}
+
+/// Reads a value, public or private.
+fn read_value(
+    config: &Config,
+    key: &TxKey,
+    tx: &TxContext,
+    collection: &str,
+    state_key: &str,
+) -> Result<Vec<u8>, Failure> {
+    let namespace = &config.chaincode_name;
+    if collection.is_empty() {
+        return Ok(config
+            .world
+            .get(&key.channel, namespace, state_key)
+            .unwrap_or_default());
+    }
+    init_guard(tx)?;
+    validate_collection(config, collection)?;
+    Ok(config
+        .world
+        .get_private(&key.channel, namespace, collection, state_key)
+        .unwrap_or_default())
+}
+
+/// The page size of a request's `QueryMetadata`, when it asks for
+/// pagination (`isMetadataSetForPagination`).
+fn pagination(metadata: &[u8]) -> Result<Option<QueryMetadata>, Failure> {
+    if metadata.is_empty() {
+        return Ok(None);
+    }
+    let meta: QueryMetadata = decode(metadata)?;
+    Ok(Some(meta))
+}
+
+fn is_paginated(meta: &Option<QueryMetadata>) -> bool {
+    meta.as_ref()
+        .is_some_and(|m| m.page_size != 0 || !m.bookmark.is_empty())
+}
+
+/// `calculateTotalReturnLimit`: the page size when smaller than the total
+/// query limit (even for private data queries, which are not paginated).
+fn total_limit(config: &Config, meta: &Option<QueryMetadata>) -> u32 {
+    let total = config.total_query_limit;
+    match meta {
+        Some(m) if m.page_size > 0 && (m.page_size as u32) < total => m.page_size as u32,
+        _ => total,
+    }
+}
+
+fn kv_bytes(namespace: &str, key: String, value: Vec<u8>) -> Vec<u8> {
+    Kv {
+        namespace: namespace.to_owned(),
+        key,
+        value,
+    }
+    .encode_to_vec()
+}
+
+/// Opens an iterator over `rows` and answers its first batch.
+fn open_iterator(config: &Config, tx: &mut TxContext, rows: Vec<Vec<u8>>, limit: u32) -> Vec<u8> {
+    let id = uuid();
+    tx.iterators.insert(
+        id.clone(),
+        QueryIter {
+            rest: rows.into_iter(),
+            pending: Vec::new(),
+            returned: 0,
+            limit,
+        },
+    );
+    next_batch(config, tx, &id).encode_to_vec()
+}
+
+/// One page, as `createQueryResponse` answers a paginated query: every
+/// record at once, `has_more` false, and the records fetched and the
+/// bookmark in `metadata`.
+fn page_response(rows: Vec<Vec<u8>>, bookmark: String) -> Vec<u8> {
+    let count = i32::try_from(rows.len()).unwrap_or(i32::MAX);
+    QueryResponse {
+        results: rows
+            .into_iter()
+            .map(|result_bytes| QueryResultBytes { result_bytes })
+            .collect(),
+        has_more: false,
+        id: uuid(),
+        metadata: QueryResponseMetadata {
+            fetched_records_count: count,
+            bookmark,
+        }
+        .encode_to_vec(),
+    }
+    .encode_to_vec()
+}
+
 /// Serves one request of a running transaction: the RESPONSE payload, or
 /// the failure for ERROR.
 fn serve(
@@ -490,56 +969,153 @@ fn serve(
     let world = &config.world;
     let payload = message.payload.as_slice();
     let Some(kind) = message.kind() else {
-        return Err(unsupported(&format!("type {}", message.r#type)));
+        return Err(format!("unknown request type {}", message.r#type));
     };
     match kind {
         MessageType::GetState => {
             let req: GetState = decode(payload)?;
-            if !req.collection.is_empty() {
-                return Err(unsupported("private data"));
-            }
-            Ok(world
-                .get(&key.channel, namespace, &req.key)
-                .unwrap_or_default())
+            read_value(config, key, tx, &req.collection, &req.key)
         }
         MessageType::PutState => {
             let req: PutState = decode(payload)?;
-            if !req.collection.is_empty() {
-                return Err(unsupported("private data"));
-            }
-            tx.writes.push(put(req.key, req.value));
+            write_value(config, key, tx, &req.collection, &req.key, req.value)?;
             Ok(Vec::new())
         }
         MessageType::DelState => {
             let req: DelState = decode(payload)?;
+            write_value(config, key, tx, &req.collection, &req.key, Vec::new())?;
+            Ok(Vec::new())
+        }
+        MessageType::GetPrivateDataHash => {
+            let req: GetState = decode(payload)?;
+            init_guard(tx)?;
+            validate_collection(config, &req.collection)?;
+            Ok(world
+                .private_hash(&key.channel, namespace, &req.collection, &req.key)
+                .unwrap_or_default())
+        }
+        MessageType::PurgePrivateData => {
+            let req: DelState = decode(payload)?;
+            purge(config, key, tx, &req.collection, &req.key)?;
+            Ok(Vec::new())
+        }
+        MessageType::GetStateMetadata => {
+            let req: GetStateMetadata = decode(payload)?;
             if !req.collection.is_empty() {
-                return Err(unsupported("private data"));
+                init_guard(tx)?;
+                validate_collection(config, &req.collection)?;
             }
-            tx.writes.push((req.key, None));
+            let entries = world
+                .metadata(&key.channel, namespace, &req.collection, &req.key)
+                .into_iter()
+                .map(|(metakey, value)| StateMetadata { metakey, value })
+                .collect();
+            Ok(StateMetadataResult { entries }.encode_to_vec())
+        }
+        MessageType::PutStateMetadata => {
+            let req: PutStateMetadata = decode(payload)?;
+            write_metadata(config, key, tx, &req.collection, &req.key, req.metadata)?;
             Ok(Vec::new())
         }
         MessageType::GetStateByRange => {
             let req: GetStateByRange = decode(payload)?;
+            let meta = pagination(&req.metadata)?;
+            let limit = total_limit(config, &meta);
             if !req.collection.is_empty() {
-                return Err(unsupported("private data"));
+                init_guard(tx)?;
+                tx.sim.before_private_query(&key.txid)?;
+                validate_collection(config, &req.collection)?;
+                let rows = world
+                    .private_range(
+                        &key.channel,
+                        namespace,
+                        &req.collection,
+                        &req.start_key,
+                        &req.end_key,
+                    )
+                    .into_iter()
+                    .map(|(k, v)| kv_bytes(namespace, k, v))
+                    .collect();
+                return Ok(open_iterator(config, tx, rows, limit));
             }
-            if !req.metadata.is_empty() {
-                let meta: QueryMetadata = decode(&req.metadata)?;
-                if meta.page_size != 0 || !meta.bookmark.is_empty() {
-                    return Err(unsupported("pagination"));
-                }
+            if let Some(meta) = meta.as_ref().filter(|_| is_paginated(&meta)) {
+                tx.sim.before_paginated(&key.txid)?;
+                let start = if meta.bookmark.is_empty() {
+                    &req.start_key
+                } else {
+                    &meta.bookmark
+                };
+                let mut rows = world
+                    .range(&key.channel, namespace, start, &req.end_key)
+                    .into_iter();
+                let page: Vec<Vec<u8>> = rows
+                    .by_ref()
+                    .take(limit as usize)
+                    .map(|(k, v)| kv_bytes(namespace, k, v))
+                    .collect();
+                // LevelDB's bookmark: the key after the page, or none.
+                let bookmark = rows.next().map(|(k, _)| k).unwrap_or_default();
+                return Ok(page_response(page, bookmark));
             }
-            let id = uuid();
-            let rows = world.range(&key.channel, namespace, &req.start_key, &req.end_key);
-            tx.iterators.insert(
-                id.clone(),
-                QueryIter {
-                    rest: rows.into_iter(),
-                    pending: Vec::new(),
-                    returned: 0,
-                },
-            );
-            Ok(next_batch(config, tx, &id).encode_to_vec())
+            let rows = world
+                .range(&key.channel, namespace, &req.start_key, &req.end_key)
+                .into_iter()
+                .map(|(k, v)| kv_bytes(namespace, k, v))
+                .collect();
+            Ok(open_iterator(config, tx, rows, limit))
+        }
+        MessageType::GetQueryResult => {
+            let req: GetQueryResult = decode(payload)?;
+            let meta = pagination(&req.metadata)?;
+            let limit = total_limit(config, &meta);
+            if !req.collection.is_empty() {
+                init_guard(tx)?;
+                tx.sim.before_private_query(&key.txid)?;
+                validate_collection(config, &req.collection)?;
+                let query = Query::parse(&req.query).map_err(|e| e.to_string())?;
+                let docs = world.collection(&key.channel, namespace, &req.collection);
+                let page = query.run(docs, "", 0).map_err(|e| e.to_string())?;
+                let rows = page
+                    .records
+                    .into_iter()
+                    .map(|(k, v)| kv_bytes(namespace, k, v))
+                    .collect();
+                return Ok(open_iterator(config, tx, rows, limit));
+            }
+            if let Some(meta) = meta.as_ref().filter(|_| is_paginated(&meta)) {
+                tx.sim.before_paginated(&key.txid)?;
+                let query = Query::parse(&req.query).map_err(|e| e.to_string())?;
+                let page_size = usize::try_from(meta.page_size.max(0)).unwrap_or(0);
+                let docs = world.namespace(&key.channel, namespace);
+                let page = query
+                    .run(docs, &meta.bookmark, page_size)
+                    .map_err(|e| e.to_string())?;
+                let rows = page
+                    .records
+                    .into_iter()
+                    .take(limit as usize)
+                    .map(|(k, v)| kv_bytes(namespace, k, v))
+                    .collect();
+                return Ok(page_response(rows, page.bookmark));
+            }
+            let query = Query::parse(&req.query).map_err(|e| e.to_string())?;
+            let docs = world.namespace(&key.channel, namespace);
+            let page = query.run(docs, "", 0).map_err(|e| e.to_string())?;
+            let rows = page
+                .records
+                .into_iter()
+                .map(|(k, v)| kv_bytes(namespace, k, v))
+                .collect();
+            Ok(open_iterator(config, tx, rows, limit))
+        }
+        MessageType::GetHistoryForKey => {
+            let req: GetHistoryForKey = decode(payload)?;
+            let rows = world
+                .history(&key.channel, namespace, &req.key)
+                .into_iter()
+                .map(|m| m.encode_to_vec())
+                .collect();
+            Ok(open_iterator(config, tx, rows, config.total_query_limit))
         }
         MessageType::QueryStateNext => {
             let req: QueryStateNext = decode(payload)?;
@@ -561,55 +1137,52 @@ fn serve(
         MessageType::GetStateMultiple => {
             let req: GetStateMultiple = decode(payload)?;
             if !req.collection.is_empty() {
-                return Err(unsupported("private data"));
+                init_guard(tx)?;
+                validate_collection(config, &req.collection)?;
             }
             let values = req
                 .keys
                 .iter()
-                .map(|k| world.get(&key.channel, namespace, k).unwrap_or_default())
+                .map(|k| {
+                    if req.collection.is_empty() {
+                        world.get(&key.channel, namespace, k)
+                    } else {
+                        world.get_private(&key.channel, namespace, &req.collection, k)
+                    }
+                    .unwrap_or_default()
+                })
                 .collect();
             Ok(GetStateMultipleResult { values }.encode_to_vec())
         }
         MessageType::WriteBatchState => {
+            // As v3.1's `HandleWriteBatch`: record by record; the first
+            // failure answers ERROR, the records before it stay written.
             let req: WriteBatchState = decode(payload)?;
             for rec in req.rec {
-                if !rec.collection.is_empty() {
-                    return Err(unsupported("private data"));
-                }
                 match WriteRecordType::try_from(rec.r#type) {
-                    Ok(WriteRecordType::PutState) => tx.writes.push(put(rec.key, rec.value)),
-                    Ok(WriteRecordType::DelState) => tx.writes.push((rec.key, None)),
-                    Ok(WriteRecordType::PutStateMetadata) => {
-                        return Err(unsupported("state metadata"))
+                    Ok(WriteRecordType::PutState) => {
+                        write_value(config, key, tx, &rec.collection, &rec.key, rec.value)?
                     }
+                    Ok(WriteRecordType::DelState) => {
+                        write_value(config, key, tx, &rec.collection, &rec.key, Vec::new())?
+                    }
+                    Ok(WriteRecordType::PutStateMetadata) => write_metadata(
+                        config,
+                        key,
+                        tx,
+                        &rec.collection,
+                        &rec.key,
+                        Some(rec.metadata.unwrap_or_default()),
+                    )?,
                     Ok(WriteRecordType::PurgePrivateData) => {
-                        return Err(unsupported("private data"))
+                        purge(config, key, tx, &rec.collection, &rec.key)?
                     }
                     _ => return Err("unknown operation type".into()),
                 }
             }
             Ok(Vec::new())
         }
-        MessageType::InvokeChaincode => Err(unsupported("chaincode-to-chaincode invocation")),
-        MessageType::GetQueryResult => Err(unsupported("rich query")),
-        MessageType::GetHistoryForKey => Err(unsupported("key history")),
-        MessageType::GetStateMetadata | MessageType::PutStateMetadata => {
-            Err(unsupported("state metadata"))
-        }
-        MessageType::GetPrivateDataHash | MessageType::PurgePrivateData => {
-            Err(unsupported("private data"))
-        }
-        other => Err(unsupported(other.fabric_name())),
-    }
-}
-
-/// A PUT_STATE write. Go decodes an empty `bytes` field as nil, and the
-/// peer's write set records a nil value as a delete: so does this.
-fn put(key: String, value: Vec<u8>) -> Write {
-    if value.is_empty() {
-        (key, None)
-    } else {
-        (key, Some(value))
+        other => Err(format!("unexpected request type {}", other.fabric_name())),
     }
 }
 
@@ -618,7 +1191,6 @@ fn put(key: String, value: Vec<u8>) -> Write {
 /// know there is more; close the iterator when it runs out or hits the
 /// total limit.
 fn next_batch(config: &Config, tx: &mut TxContext, id: &str) -> QueryResponse {
-    let namespace = &config.chaincode_name;
     let Some(iter) = tx.iterators.get_mut(id) else {
         return QueryResponse {
             id: id.to_owned(),
@@ -626,20 +1198,13 @@ fn next_batch(config: &Config, tx: &mut TxContext, id: &str) -> QueryResponse {
         };
     };
     loop {
-        if iter.returned >= config.total_query_limit {
+        if iter.returned >= iter.limit {
             break;
         }
         match iter.rest.next() {
             None => break,
-            Some((key, value)) => {
-                let row = QueryResultBytes {
-                    result_bytes: Kv {
-                        namespace: namespace.clone(),
-                        key,
-                        value,
-                    }
-                    .encode_to_vec(),
-                };
+            Some(result_bytes) => {
+                let row = QueryResultBytes { result_bytes };
                 if iter.pending.len() >= config.batch_size {
                     let batch = std::mem::replace(&mut iter.pending, vec![row]);
                     iter.returned += 1;

@@ -52,6 +52,7 @@
 //! [`load`] (the load driver behind the `ccaas-load` command).
 #![deny(missing_docs)]
 
+pub mod couch;
 pub mod dial;
 mod handler;
 pub mod probe;
@@ -70,4 +71,4 @@ pub use session::{
     StreamEnd, TxOutcome, DEFAULT_READY_PARAMS,
 };
 pub use transport::{ChaincodeEnd, Transport};
-pub use world::WorldState;
+pub use world::{Metadata, WorldState, VALIDATION_PARAMETER};

@@ -2,16 +2,17 @@
 //! and the test hooks around them.
 
 use crate::dial::{self, DialError, DialOptions};
-use crate::handler::{Command, Handler, Shared, TxKey};
+use crate::handler::{Command, Handler, Reply, Shared, TxKey};
 use crate::proposal::{self, Creator, ProposalError, ProposalInput};
 use crate::transport::Transport;
-use crate::world::WorldState;
+use crate::world::{Metadata, WorldState};
 use ccaas_core::Connection;
+use ccaas_proto::queryresult::KeyModification;
 use ccaas_proto::{
     ChaincodeAdditionalParams, ChaincodeEvent, ChaincodeInput, ChaincodeMessage, Message,
     MessageType, Response,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -98,6 +99,11 @@ pub struct Config {
     pub total_query_limit: u32,
     /// The creator of invocations that name none.
     pub default_creator: Creator,
+    /// The private data collections defined for this chaincode; `None`
+    /// (the default): any non-empty name is a collection. Requests on
+    /// another name fail as the peer's do ("collection [x] not defined in
+    /// the collection config for chaincode [cc]").
+    pub collections: Option<BTreeSet<String>>,
 }
 
 /// A simulated peer: its configuration and the ways to open a session.
@@ -128,6 +134,7 @@ impl Simulator {
                 batch_size: 100,
                 total_query_limit: 100_000,
                 default_creator: Creator::default(),
+                collections: None,
             },
         }
     }
@@ -194,6 +201,17 @@ impl Simulator {
     /// The creator of invocations that name none.
     pub fn default_creator(mut self, creator: Creator) -> Self {
         self.config.default_creator = creator;
+        self
+    }
+
+    /// Defines the chaincode's private data collections: requests on any
+    /// other collection fail as on a peer. Without it every name is one.
+    pub fn collections<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.collections = Some(names.into_iter().map(Into::into).collect());
         self
     }
 
@@ -274,6 +292,10 @@ impl Simulator {
         let config = Arc::new(self.config.clone());
         let shared = Arc::new(Shared::new(config.stalled));
         let (commands, commands_rx) = mpsc::unbounded_channel();
+        // Reachable by INVOKE_CHAINCODE from the ledger's other sessions.
+        config
+            .world
+            .register_chaincode(&config.chaincode_name, &commands);
         let (registration_tx, registration) = watch::channel(None);
         let (ended_tx, ended) = watch::channel(None);
         let handler = Handler::new(
@@ -522,6 +544,58 @@ impl Session {
             .put(channel, &self.config.chaincode_name, key, value)
     }
 
+    /// The committed private value of `key` in this chaincode's
+    /// `collection`.
+    pub fn get_private_data(&self, channel: &str, collection: &str, key: &str) -> Option<Vec<u8>> {
+        self.config
+            .world
+            .get_private(channel, &self.config.chaincode_name, collection, key)
+    }
+
+    /// The hash the peer keeps of a private value (SHA-256), as
+    /// GET_PRIVATE_DATA_HASH answers it; `None` when the key is absent.
+    pub fn private_hash(&self, channel: &str, collection: &str, key: &str) -> Option<Vec<u8>> {
+        self.config
+            .world
+            .private_hash(channel, &self.config.chaincode_name, collection, key)
+    }
+
+    /// Commits a private `value` under `key` in this chaincode's `collection`.
+    pub fn put_private_data(
+        &self,
+        channel: &str,
+        collection: &str,
+        key: &str,
+        value: impl Into<Vec<u8>>,
+    ) {
+        self.config
+            .world
+            .put_private(channel, &self.config.chaincode_name, collection, key, value)
+    }
+
+    /// The committed metadata of a public `key` (e.g. its
+    /// `VALIDATION_PARAMETER`).
+    pub fn state_metadata(&self, channel: &str, key: &str) -> Metadata {
+        self.config
+            .world
+            .metadata(channel, &self.config.chaincode_name, "", key)
+    }
+
+    /// The committed metadata of a private `key` in `collection`.
+    pub fn private_metadata(&self, channel: &str, collection: &str, key: &str) -> Metadata {
+        self.config
+            .world
+            .metadata(channel, &self.config.chaincode_name, collection, key)
+    }
+
+    /// Every committed write of a public `key`, newest first, as
+    /// GET_HISTORY_FOR_KEY returns them.
+    pub fn history(&self, channel: &str, key: &str) -> Vec<KeyModification> {
+        self.config
+            .world
+            .history(channel, &self.config.chaincode_name, key)
+    }
+
     /// An invocation of the chaincode on `channel` with `args` (first the
     /// function); `.await` it, or [`Invocation::start`] it.
     pub fn invoke<I, A>(&self, channel: &str, args: I) -> Invocation<'_>
@@ -547,7 +621,11 @@ impl Session {
     pub fn transact_raw(&self, message: ChaincodeMessage) -> Result<PendingTx, SessionError> {
         let key = TxKey::of(&message);
         let (reply, rx) = oneshot::channel();
-        self.command(Command::Start { message, reply })?;
+        self.command(Command::Start {
+            message,
+            reply: Reply::Session(reply),
+            sim: None,
+        })?;
         Ok(PendingTx {
             key,
             rx,

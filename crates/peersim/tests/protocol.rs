@@ -808,37 +808,6 @@ async fn a_transactions_iterators_close_when_it_completes() {
 }
 
 #[tokio::test]
-async fn later_ledger_apis_answer_not_supported_yet() {
-    let (session, mut cc, _) = ready(simulator(Profile::V2_5)).await;
-    let _pending = session.invoke(CHANNEL, ["a"]).start().unwrap();
-    let tx = cc.recv().await;
-    for kind in [
-        MessageType::GetHistoryForKey,
-        MessageType::GetQueryResult,
-        MessageType::GetStateMetadata,
-        MessageType::PutStateMetadata,
-        MessageType::GetPrivateDataHash,
-        MessageType::PurgePrivateData,
-        MessageType::InvokeChaincode,
-    ] {
-        let answer = cc.request(&tx, kind, Vec::new()).await;
-        assert_eq!(answer.kind(), Some(MessageType::Error), "{kind:?}");
-        assert!(String::from_utf8(answer.payload)
-            .unwrap()
-            .contains("not supported by the simulator yet"));
-    }
-    let private = GetState {
-        key: "k".into(),
-        collection: "secret".into(),
-    }
-    .encode_to_vec();
-    let answer = cc.request(&tx, MessageType::GetState, private).await;
-    assert!(String::from_utf8(answer.payload)
-        .unwrap()
-        .contains("private data is not supported"));
-}
-
-#[tokio::test]
 async fn a_malformed_request_payload_is_an_error_answer() {
     let (session, mut cc, _) = ready(simulator(Profile::V2_5)).await;
     let _pending = session.invoke(CHANNEL, ["a"]).start().unwrap();

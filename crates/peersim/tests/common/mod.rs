@@ -104,9 +104,17 @@ pub fn simulator(profile: Profile) -> Simulator {
 
 /// A registered session: REGISTERED and READY consumed; READY returned.
 pub async fn ready(simulator: Simulator) -> (Session, Chaincode, ChaincodeMessage) {
+    ready_as(simulator, PACKAGE_ID).await
+}
+
+/// [`ready`] for a chaincode registering as `package_id`.
+pub async fn ready_as(
+    simulator: Simulator,
+    package_id: &str,
+) -> (Session, Chaincode, ChaincodeMessage) {
     let (transport, end) = Transport::pair(64);
     let mut cc = Chaincode { end };
-    cc.register(PACKAGE_ID).await;
+    cc.register(package_id).await;
     let session = simulator.attach(transport).await.unwrap();
     assert!(session.is_registered());
     let registered = cc.recv().await;

@@ -53,3 +53,17 @@ pub struct MspRole {
     #[prost(int32, tag = "2")]
     pub role: i32,
 }
+
+/// `OrganizationUnit` (`msp/msp_principal.proto`): an Idemix identity's OU.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct OrganizationUnit {
+    /// The MSP ID.
+    #[prost(string, tag = "1")]
+    pub msp_identifier: String,
+    /// The OU.
+    #[prost(string, tag = "2")]
+    pub organizational_unit_identifier: String,
+    /// The hash of the certificates chain the OU is certified by.
+    #[prost(bytes = "vec", tag = "3")]
+    pub certifiers_identifier: Vec<u8>,
+}

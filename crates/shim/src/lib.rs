@@ -47,6 +47,7 @@
 #![deny(missing_docs)]
 
 pub mod chaincode;
+pub mod cid;
 pub mod composite;
 mod context;
 pub mod env;
@@ -55,6 +56,7 @@ pub mod logging;
 pub mod proposal;
 pub mod query;
 pub mod server;
+pub mod statebased;
 pub mod stream;
 pub mod stub;
 pub mod tls;

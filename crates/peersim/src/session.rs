@@ -101,8 +101,8 @@ pub struct Config {
     pub default_creator: Creator,
     /// The private data collections defined for this chaincode; `None`
     /// (the default): any non-empty name is a collection. Requests on
-    /// another name fail as the peer's do ("collection [x] not defined in
-    /// the collection config for chaincode [cc]").
+    /// another name fail as the peer's do (`collection [x] not defined in
+    /// the collection config for chaincode [cc]`).
     pub collections: Option<BTreeSet<String>>,
 }
 

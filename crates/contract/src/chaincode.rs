@@ -183,10 +183,17 @@ impl Builder {
         for (name, contract) in &contracts {
             let mut transactions = contract.transactions(&mut components);
             transactions.sort_by(|a, b| a.name.cmp(&b.name));
+            let mut info = contract.info();
+            if info.title.is_empty() {
+                info.title = name.clone();
+            }
+            if info.version.is_empty() {
+                info.version = "latest".to_owned();
+            }
             described.insert(
                 name.clone(),
                 ContractMetadata {
-                    info: contract.info(),
+                    info,
                     name: name.clone(),
                     transactions,
                     default: *name == default,

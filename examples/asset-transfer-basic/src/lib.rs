@@ -29,9 +29,9 @@ use serde::{Deserialize, Serialize};
 /// serde): the JSON, and so the ledger's bytes, are the Go chaincode's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Object)]
 pub struct Asset {
-    /// `AppraisedValue` (Go `int`).
+    /// `AppraisedValue` (Go `int`: `isize`, as wide as Go's `int`).
     #[serde(rename = "AppraisedValue")]
-    pub appraised_value: i64,
+    pub appraised_value: isize,
     /// `Color`.
     #[serde(rename = "Color")]
     pub color: String,
@@ -41,9 +41,9 @@ pub struct Asset {
     /// `Owner`.
     #[serde(rename = "Owner")]
     pub owner: String,
-    /// `Size` (Go `int`).
+    /// `Size` (Go `int`: `isize`, as wide as Go's `int`).
     #[serde(rename = "Size")]
-    pub size: i64,
+    pub size: isize,
 }
 
 /// The contract, named `SmartContract` as the Go type.
@@ -85,9 +85,9 @@ impl SmartContract {
         ctx: &Context<'_>,
         id: String,
         color: String,
-        size: i64,
+        size: isize,
         owner: String,
-        appraised_value: i64,
+        appraised_value: isize,
     ) -> Result<(), Error> {
         if self.asset_exists(ctx, id.clone()).await? {
             return Err(Error::new(format!("the asset {id} already exists")));
@@ -124,9 +124,9 @@ impl SmartContract {
         ctx: &Context<'_>,
         id: String,
         color: String,
-        size: i64,
+        size: isize,
         owner: String,
-        appraised_value: i64,
+        appraised_value: isize,
     ) -> Result<(), Error> {
         if !self.asset_exists(ctx, id.clone()).await? {
             return Err(Error::new(format!("the asset {id} does not exist")));

@@ -229,6 +229,8 @@ struct TxContext {
 type Invoked = (TxKey, bool, CalleeDone);
 
 pub(crate) struct Handler {
+    /// This handler's own commands, for the ledger's chaincode registry.
+    commands: mpsc::WeakUnboundedSender<Command>,
     config: Arc<Config>,
     shared: Arc<Shared>,
     transport: Transport,
@@ -260,6 +262,7 @@ fn type_name(kind: i32) -> String {
 
 impl Handler {
     pub(crate) fn new(
+        commands: mpsc::WeakUnboundedSender<Command>,
         config: Arc<Config>,
         shared: Arc<Shared>,
         transport: Transport,
@@ -269,6 +272,7 @@ impl Handler {
         let (delayed_tx, delayed_rx) = mpsc::unbounded_channel();
         let (invoked_tx, invoked_rx) = mpsc::unbounded_channel();
         Handler {
+            commands,
             config,
             shared,
             transport,
@@ -487,6 +491,10 @@ impl Handler {
         self.send(ChaincodeMessage::new(MessageType::Ready, payload))
             .await?;
         self.state = State::Ready;
+        // Reachable by INVOKE_CHAINCODE from the ledger's other sessions.
+        self.config
+            .world
+            .register_chaincode(&self.config.chaincode_name, self.commands.clone());
         self.registration.send_replace(Some(Registration::Accepted));
         Ok(())
     }

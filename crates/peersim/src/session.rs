@@ -292,13 +292,10 @@ impl Simulator {
         let config = Arc::new(self.config.clone());
         let shared = Arc::new(Shared::new(config.stalled));
         let (commands, commands_rx) = mpsc::unbounded_channel();
-        // Reachable by INVOKE_CHAINCODE from the ledger's other sessions.
-        config
-            .world
-            .register_chaincode(&config.chaincode_name, &commands);
         let (registration_tx, registration) = watch::channel(None);
         let (ended_tx, ended) = watch::channel(None);
         let handler = Handler::new(
+            commands.downgrade(),
             Arc::clone(&config),
             Arc::clone(&shared),
             transport,

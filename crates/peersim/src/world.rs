@@ -310,9 +310,12 @@ impl WorldState {
 
     /// Makes a session's handler reachable under its chaincode name (the
     /// latest session of a name wins).
-    pub(crate) fn register_chaincode(&self, name: &str, commands: &mpsc::UnboundedSender<Command>) {
-        self.registry()
-            .insert(name.to_owned(), commands.downgrade());
+    pub(crate) fn register_chaincode(
+        &self,
+        name: &str,
+        commands: mpsc::WeakUnboundedSender<Command>,
+    ) {
+        self.registry().insert(name.to_owned(), commands);
     }
 
     /// The handler of the chaincode `name`, while its session is open.

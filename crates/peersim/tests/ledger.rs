@@ -9,7 +9,7 @@
 
 mod common;
 
-use ccaas_peersim::{Profile, Session, Simulator, WorldState, VALIDATION_PARAMETER};
+use ccaas_peersim::{Profile, Session, Simulator, Transport, WorldState, VALIDATION_PARAMETER};
 use ccaas_proto::queryresult::{KeyModification, Kv};
 use ccaas_proto::{
     ChaincodeId, ChaincodeInput, ChaincodeMessage, ChaincodeSpec, DelState, GetHistoryForKey,
@@ -1192,6 +1192,31 @@ async fn a_callee_session_that_closed_is_not_found() {
     let world = WorldState::new();
     let (caller, mut a, callee, _b) = two_chaincodes(&world, Duration::from_secs(10)).await;
     callee.close().await;
+    assert_eq!(world.chaincodes(), ["kv_1.0"]);
+    let (_pending, tx) = begin(&caller, &mut a).await;
+    let answer = a
+        .request(
+            &tx,
+            MessageType::InvokeChaincode,
+            invoke_spec("callee_1.0", &[]),
+        )
+        .await;
+    assert!(error_text(&answer).ends_with("chaincode callee_1.0 not found"));
+}
+
+#[tokio::test]
+async fn a_chaincode_whose_registration_was_refused_is_not_reachable() {
+    let world = WorldState::new();
+    let (caller, mut a, _) = ready(simulator(Profile::V2_5).world(world.clone())).await;
+    let (transport, end) = Transport::pair(16);
+    let b = Chaincode { end };
+    b.register("callee_1.0").await; // the label alone: refused
+    let refused = Simulator::new(CALLEE_ID)
+        .world(world.clone())
+        .attach(transport)
+        .await
+        .unwrap();
+    assert!(!refused.is_registered());
     assert_eq!(world.chaincodes(), ["kv_1.0"]);
     let (_pending, tx) = begin(&caller, &mut a).await;
     let answer = a

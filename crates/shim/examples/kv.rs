@@ -14,12 +14,21 @@
 //! txid), and answers the total length of the values read, in decimal
 //! (absent keys count 0). KEY defaults to `bench`; R and W go up to 10000,
 //! V up to 16777216. `benches/node-kv` has the same function.
+//! `ckey OBJECTTYPE ATTR...` -> puts that composite key with value "1",
+//! answers the key hex-encoded; `whoami` -> JSON `{"id": ..., "mspid": ...,
+//! "attrs": {...}}` of the creator (the ID in Go's format, the Fabric CA
+//! attributes); `sbe MSPID...` -> sets the endorsement policy of key `sbe`
+//! to those organisations (role member), answers the policy's bytes
+//! hex-encoded (the peer keeps the policy only if key `sbe` exists).
 //!
 //! ```sh
 //! cargo build --release -p ccaas-shim --example kv
 //! CHAINCODE_ID=kv_1.0:<sha256> CHAINCODE_SERVER_ADDRESS=0.0.0.0:9999 target/release/examples/kv
 //! ```
 
+use ccaas_shim::cid::{CidError, ClientIdentity};
+use ccaas_shim::composite::{create_composite_key, CompositeKeyError};
+use ccaas_shim::statebased::{KeyEndorsementPolicy, RoleType};
 use ccaas_shim::{Chaincode, ChaincodeServer, Response, Stub, StubError};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -34,9 +43,13 @@ enum KvError {
     #[error("usage: {0}")]
     Usage(&'static str),
     #[error(
-        "unknown function `{0}`: expected put, get, del, ping, fill, range, sleep, panic or bench"
+        "unknown function `{0}`: expected put, get, del, ping, fill, range, sleep, panic, bench, ckey, whoami or sbe"
     )]
     UnknownFunction(String),
+    #[error(transparent)]
+    Identity(#[from] CidError),
+    #[error(transparent)]
+    CompositeKey(#[from] CompositeKeyError),
     #[error(transparent)]
     Ledger(#[from] StubError),
 }
@@ -92,6 +105,31 @@ impl Kv {
                 bench(stub, reads, writes, bytes, key).await
             }
             ("bench", _) => Err(KvError::Usage(BENCH_USAGE)),
+            ("ckey", [object_type, attributes @ ..]) => {
+                let key = create_composite_key(object_type, attributes)?;
+                stub.put_state(&key, b"1".to_vec()).await?;
+                Ok(hex(key.as_bytes()).into_bytes())
+            }
+            ("ckey", _) => Err(KvError::Usage("ckey OBJECTTYPE ATTR...")),
+            ("whoami", []) => {
+                let client = ClientIdentity::from_stub(stub)?;
+                let whoami = serde_json::json!({
+                    "id": client.id()?,
+                    "mspid": client.mspid(),
+                    "attrs": client.attributes(),
+                });
+                Ok(whoami.to_string().into_bytes())
+            }
+            ("whoami", _) => Err(KvError::Usage("whoami")),
+            ("sbe", orgs @ [_, ..]) => {
+                let mut policy = KeyEndorsementPolicy::new();
+                policy.add_orgs(RoleType::Member, orgs);
+                let bytes = policy.policy();
+                stub.set_state_validation_parameter("sbe", bytes.clone())
+                    .await?;
+                Ok(hex(&bytes).into_bytes())
+            }
+            ("sbe", _) => Err(KvError::Usage("sbe MSPID...")),
             ("panic", [message]) => panic!("{message}"),
             ("panic", _) => panic!("panic requested"),
             _ => Err(KvError::UnknownFunction(function)),
@@ -136,6 +174,11 @@ async fn bench(
         }
     }
     Ok(total.to_string().into_bytes())
+}
+
+/// Lowercase hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `len` bytes of `pattern` repeated (zeros for an empty pattern), as

@@ -223,8 +223,10 @@ fn index_i32(i: usize) -> i32 {
 mod tests {
     use super::*;
 
+    /// Bytes as the golden vectors write them: hex pairs, spaced.
     fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+        let pairs: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        pairs.join(" ")
     }
 
     // Go, for AddOrgs(RoleTypeMember, "Org1MSP") then Policy():
@@ -242,17 +244,9 @@ mod tests {
     //     12 06 08 01 12 02 08 00 (8 bytes).
     //   SignaturePolicyEnvelope{Version: 0 (omitted), Rule: (field 2, key
     //     0x12, length 8), Identities: [(field 3, key 0x1a, length 11)]}.
-    const ONE_ORG_MEMBER: &str = concat!(
-        "1208",
-        "1206",
-        "0801",
-        "1202",
-        "0800", // rule: 1 out of [signed_by 0]
-        "1a0b",
-        "1209",
-        "0a07",
-        "4f7267314d5350", // identity 0: ROLE, MSPRole{"Org1MSP"}
-    );
+    const ONE_ORG_MEMBER: &str = "\
+        12 08 12 06 08 01 12 02 08 00 \
+        1a 0b 12 09 0a 07 4f 72 67 31 4d 53 50";
 
     // Go, for AddOrgs(RoleTypePeer, "Org2MSP", "Org1MSP"): ListOrgs then
     // sort.Strings gives Org1MSP, Org2MSP; principals and signed_by follow
@@ -262,25 +256,10 @@ mod tests {
     //   signed_by 0: 08 00; signed_by 1: 08 01; each rule 12 02 08 0i.
     //   NOutOf{N: 2, ...}: 08 02 12 02 08 00 12 02 08 01 (10 bytes);
     //     SignaturePolicy around it: 12 0a ... (12 bytes); envelope rule 12 0c.
-    const TWO_ORGS_PEER: &str = concat!(
-        "120c",
-        "120a",
-        "0802",
-        "1202",
-        "0800",
-        "1202",
-        "0801", // rule: 2 out of [0, 1]
-        "1a0d",
-        "120b",
-        "0a07",
-        "4f7267314d5350",
-        "1003", // Org1MSP, PEER
-        "1a0d",
-        "120b",
-        "0a07",
-        "4f7267324d5350",
-        "1003", // Org2MSP, PEER
-    );
+    const TWO_ORGS_PEER: &str = "\
+        12 0c 12 0a 08 02 12 02 08 00 12 02 08 01 \
+        1a 0d 12 0b 0a 07 4f 72 67 31 4d 53 50 10 03 \
+        1a 0d 12 0b 0a 07 4f 72 67 32 4d 53 50 10 03";
 
     #[test]
     fn one_org_member_golden_bytes() {
@@ -301,7 +280,7 @@ mod tests {
     // oneof is set, so the rule is 12 00 and the envelope 12 02 12 00.
     #[test]
     fn empty_policy_golden_bytes() {
-        assert_eq!(hex(&KeyEndorsementPolicy::new().policy()), "12021200");
+        assert_eq!(hex(&KeyEndorsementPolicy::new().policy()), "12 02 12 00");
     }
 
     #[test]
@@ -321,9 +300,9 @@ mod tests {
 
     #[test]
     fn parses_the_golden_bytes_back() {
-        let bytes: Vec<u8> = (0..TWO_ORGS_PEER.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&TWO_ORGS_PEER[i..i + 2], 16).unwrap())
+        let bytes: Vec<u8> = TWO_ORGS_PEER
+            .split_whitespace()
+            .map(|pair| u8::from_str_radix(pair, 16).unwrap())
             .collect();
         let policy = KeyEndorsementPolicy::from_policy(&bytes).unwrap();
         assert_eq!(policy.list_orgs(), ["Org1MSP", "Org2MSP"]);

@@ -61,12 +61,81 @@ async fn every_kv_function() {
     assert_eq!(call(&session, &["sleep", "20"]).await, "slept");
     assert_eq!(
         call_err(&session, &["nosuch"]).await,
-        "unknown function `nosuch`: expected put, get, del, ping, fill, range, sleep, panic or bench"
+        "unknown function `nosuch`: expected put, get, del, ping, fill, range, sleep, panic, bench, ckey, whoami or sbe"
     );
     assert_eq!(
         call_err(&session, &["put", "k"]).await,
         "usage: put KEY VALUE"
     );
+}
+
+/// The three functions that show the composite key, client identity and
+/// key-level endorsement surfaces from outside; their expected values are
+/// the golden vectors of `composite.rs`, `cid/tests.rs` and `statebased.rs`.
+#[tokio::test]
+async fn ckey_whoami_and_sbe() {
+    let kv = Kv::plain(&[]);
+    let session = session(kv.addr()).await;
+    // "\0asset\0blue\0\0" (an empty attribute kept), hex-encoded.
+    let key = call(&session, &["ckey", "asset", "blue", ""]).await;
+    assert_eq!(key, "00617373657400626c75650000");
+    assert_eq!(
+        session
+            .get_state(CHANNEL, "\u{0}asset\u{0}blue\u{0}\u{0}")
+            .as_deref(),
+        Some(&b"1"[..])
+    );
+    assert_eq!(
+        call_err(&session, &["ckey", "a\u{0}b"]).await,
+        "the composite key's object type \"a\\0b\" contains U+0000 at byte 1: \
+         U+0000 and U+10FFFF are not allowed in a composite key's object type or attributes"
+    );
+
+    let pem = std::fs::read(fixture("cid/user1.pem")).unwrap();
+    let outcome = session
+        .invoke(CHANNEL, ["whoami"])
+        .creator(ccaas_peersim::Creator::new("Org1MSP", pem))
+        .await
+        .unwrap();
+    assert!(outcome.is_success(), "{outcome:?}");
+    let whoami: serde_json::Value = serde_json::from_slice(outcome.payload()).unwrap();
+    assert_eq!(
+        whoami,
+        serde_json::json!({
+            // base64("x509::CN=user1,OU=client+OU=org1+OU=department1,O=Hyperledger,
+            // ST=North Carolina,C=US::CN=ca.org1.example.com,...").
+            "id": "eDUwOTo6Q049dXNlcjEsT1U9Y2xpZW50K09VPW9yZzErT1U9ZGVwYXJ0bWVudDEsTz1IeXBlcmxlZGdlcixTVD1Ob3J0aCBDYXJvbGluYSxDPVVTOjpDTj1jYS5vcmcxLmV4YW1wbGUuY29tLE89b3JnMS5leGFtcGxlLmNvbSxMPUR1cmhhbSxTVD1Ob3J0aCBDYXJvbGluYSxDPVVT",
+            "mspid": "Org1MSP",
+            "attrs": {
+                "hf.Affiliation": "org1.department1",
+                "hf.EnrollmentID": "user1",
+                "hf.Type": "client",
+                "role": "auditor",
+            },
+        })
+    );
+
+    // Org2MSP and Org1MSP, sorted, each MEMBER, 2 out of 2: the bytes Go's
+    // statebased writes (derivation in statebased.rs's tests).
+    // The peer keeps metadata only of a key that exists.
+    assert_eq!(call(&session, &["put", "sbe", "guarded"]).await, "OK");
+    let policy = call(&session, &["sbe", "Org2MSP", "Org1MSP"]).await;
+    assert_eq!(
+        policy,
+        concat!(
+            "120c120a08021202080012020801", // rule: 2 out of [signed_by 0, 1]
+            "1a0b12090a074f7267314d5350",   // ROLE MSPRole{"Org1MSP"}
+            "1a0b12090a074f7267324d5350",   // ROLE MSPRole{"Org2MSP"}
+        )
+    );
+    let stored = session.state_metadata(CHANNEL, "sbe");
+    assert_eq!(
+        stored
+            .get(ccaas_peersim::VALIDATION_PARAMETER)
+            .map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
+        Some(policy.clone())
+    );
+    assert_eq!(call_err(&session, &["sbe"]).await, "usage: sbe MSPID...");
 }
 
 #[tokio::test]

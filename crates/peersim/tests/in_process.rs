@@ -105,3 +105,66 @@ async fn a_wrong_package_id_in_process_is_refused() {
         })
     );
 }
+
+/// Calls `bank` with its own arguments (the channel first, `-` for this
+/// one) and answers the bank's payload.
+struct Shop;
+
+impl Chaincode for Shop {
+    async fn invoke(&self, stub: &Stub) -> Response {
+        let args = stub.string_args();
+        let Some((channel, rest)) = args.split_first() else {
+            return Response::error("CHANNEL ARGS...");
+        };
+        let channel = (channel != "-").then_some(channel.as_str());
+        match stub.invoke_chaincode("bank", rest, channel).await {
+            Ok(answer) if answer.status < 400 => Response::success(answer.payload),
+            Ok(answer) => Response::error(format!("bank: {}", answer.message)),
+            Err(e) => Response::error(e.to_string()),
+        }
+    }
+}
+
+#[tokio::test]
+async fn in_process_chaincode_calls_another_on_its_channel_and_on_another() {
+    for profile in [Profile::V2_5, Profile::V3_1] {
+        let world = ccaas_peersim::WorldState::new();
+        let bank = Simulator::new("bank:0123")
+            .profile(profile)
+            .world(world.clone())
+            .in_process(Arc::new(Kv))
+            .await
+            .unwrap();
+        let shop = Simulator::new("shop:4567")
+            .profile(profile)
+            .world(world.clone())
+            .in_process(Arc::new(Shop))
+            .await
+            .unwrap();
+        // Same channel: the bank's write commits with the shop's transaction.
+        let here = shop
+            .invoke("ch", ["-", "put", "alice", "10"])
+            .await
+            .unwrap();
+        assert_eq!(here.payload(), b"OK", "{here:?}");
+        assert_eq!(bank.get_state("ch", "alice").as_deref(), Some(&b"10"[..]));
+        assert_eq!(shop.get_state("ch", "alice"), None);
+        // Another channel: it runs there, reads there, writes nowhere.
+        bank.put_state("other", "bob", "7");
+        let read = shop.invoke("ch", ["other", "get", "bob"]).await.unwrap();
+        assert_eq!(read.payload(), b"7", "{read:?}");
+        let write = shop
+            .invoke("ch", ["other", "put", "carol", "1"])
+            .await
+            .unwrap();
+        assert!(write.is_success(), "{write:?}");
+        assert_eq!(bank.get_state("other", "carol"), None);
+        assert_eq!(bank.get_state("ch", "carol"), None);
+        // A callee's error status comes back as the caller's to handle.
+        let missing = shop.invoke("ch", ["-", "get", "nobody"]).await.unwrap();
+        assert_eq!(
+            missing.response().map(|r| r.message.as_str()),
+            Some("bank: no such key")
+        );
+    }
+}

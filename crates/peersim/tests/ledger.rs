@@ -1205,6 +1205,47 @@ async fn a_callee_session_that_closed_is_not_found() {
 }
 
 #[tokio::test]
+async fn a_chaincode_may_call_itself_on_another_channel_and_read_that_channels_state() {
+    let (session, mut cc, _) = ready(simulator(Profile::V2_5)).await;
+    session.put_state("otherchannel", "k", "over there");
+    let (pending, tx) = begin(&session, &mut cc).await;
+    cc.send(ChaincodeMessage::for_tx(
+        MessageType::InvokeChaincode,
+        invoke_spec("kv_1.0/otherchannel", &["read"]),
+        &tx.channel_id,
+        &tx.txid,
+    ))
+    .await;
+    // The same stream carries the call: same txid, the other channel.
+    let called = cc.recv().await;
+    assert_eq!(
+        (
+            called.kind(),
+            called.txid.as_str(),
+            called.channel_id.as_str()
+        ),
+        (
+            Some(MessageType::Transaction),
+            tx.txid.as_str(),
+            "otherchannel"
+        )
+    );
+    let read = cc
+        .request(&called, MessageType::GetState, get("", "k"))
+        .await;
+    assert_eq!(ok(&read), b"over there");
+    cc.send(completed(&called, 200, b"read it")).await;
+    let answer = cc.recv().await;
+    let inner = ChaincodeMessage::decode(ok(&answer)).unwrap();
+    assert_eq!(
+        Response::decode(inner.payload.as_slice()).unwrap().payload,
+        b"read it"
+    );
+    cc.complete(&tx, 200, b"").await;
+    assert!(pending.await.unwrap().is_success());
+}
+
+#[tokio::test]
 async fn a_chaincode_whose_registration_was_refused_is_not_reachable() {
     let world = WorldState::new();
     let (caller, mut a, _) = ready(simulator(Profile::V2_5).world(world.clone())).await;

@@ -107,3 +107,10 @@ pub use chaincode::{
 pub use context::{ClientIdentity, Context};
 pub use error::Error;
 pub use value::{ArgError, Bytes, ContractValue, IntoOutcome, SchemaProblem};
+
+/// docs/chaincode.md's contract examples (fenced `rust,ignore` there for
+/// ccaas-shim's doctests), compiled and run as this crate's doctests: see
+/// build.rs.
+#[cfg(doctest)]
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/chaincode-guide.md"))]
+pub struct ChaincodeGuideDoctests;

@@ -64,9 +64,9 @@ pub mod tls;
 pub use ccaas_proto as proto;
 pub use chaincode::{Chaincode, Response};
 pub use proposal::Creator;
+pub use query::{HistoryIterator, Page, QueryIterator, StateIterator};
 pub use server::{BoundServer, ChaincodeServer, ServerConfig, ServerError};
 pub use stream::{in_process, InProcess, PeerCapabilities, StreamConfig};
-pub use query::{HistoryIterator, Page, QueryIterator, StateIterator};
 pub use stub::{Stub, StubError};
 pub use tls::{PemSource, TlsConfig, TlsError};
 

@@ -452,7 +452,110 @@ fn pascal_case(ident: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::pascal_case;
+    use super::{expand, pascal_case};
+    use quote::quote;
+
+    /// The compile error `#[contract]` gives for `item`.
+    fn refused(attr: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> String {
+        match expand(attr, item) {
+            Ok(_) => panic!("accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn what_contract_api_go_could_not_call_is_refused_at_compile_time() {
+        let cases = [
+            (
+                quote!(impl C { #[transaction(name = "lower")] async fn a(&self) {} }),
+                "transaction name `lower` must start with an upper-case letter",
+            ),
+            (
+                quote!(impl C { #[transaction(name = "A:B")] async fn a(&self) {} }),
+                "a transaction name cannot contain `:`",
+            ),
+            (
+                quote!(impl C { #[transaction] fn a(&self) {} }),
+                "contract methods are `async fn`",
+            ),
+            (
+                quote!(impl C { #[transaction] async fn a(&mut self) {} }),
+                "contract methods take `&self` first",
+            ),
+            (
+                quote!(impl C { #[transaction] async fn a() {} }),
+                "contract methods take `&self` first",
+            ),
+            (
+                quote!(impl C { #[transaction] async fn a(&self, s: &str) {} }),
+                "transaction parameters are owned values",
+            ),
+            (
+                quote!(impl C { #[transaction] async fn a(&self, x: i64, ctx: &Context<'_>) {} }),
+                "the context must be the first parameter after `&self`",
+            ),
+            (
+                quote!(impl C { #[transaction] async fn a(&self) {} #[transaction(name = "A")] async fn b(&self) {} }),
+                "two transactions are named `A`",
+            ),
+            (
+                quote!(impl C { fn helper(&self) {} }),
+                "a contract needs at least one #[transaction] method",
+            ),
+            (
+                quote!(impl C { #[transaction] async fn t(&self) {} #[before] async fn a(&self) {} #[before] async fn b(&self) {} }),
+                "at most one #[before]",
+            ),
+            (
+                quote!(impl C { #[transaction] async fn t(&self) {} #[before] async fn a(&self, x: i64) {} }),
+                "#[before] and #[unknown] methods take only the context",
+            ),
+            (
+                quote!(impl C { #[transaction] async fn t(&self) {} #[after] async fn a(&self, x: i64, y: i64) {} }),
+                "#[after] methods take the context and at most the result",
+            ),
+            (
+                quote!(impl C { #[transaction(query)] async fn t(&self) {} }),
+                "unknown #[transaction] argument",
+            ),
+            (
+                quote!(impl C { #[transaction] #[before] async fn t(&self) {} }),
+                "a method has one role",
+            ),
+            (
+                quote!(impl Trait for C { #[transaction] async fn t(&self) {} }),
+                "not a trait impl",
+            ),
+        ];
+        for (item, expected) in cases {
+            let message = refused(quote!(), item.clone());
+            assert!(message.contains(expected), "{item}: {message}");
+        }
+        assert!(refused(
+            quote!(label = "x"),
+            quote!(impl C { #[transaction] async fn t(&self) {} })
+        )
+        .contains("unknown #[contract] argument"));
+    }
+
+    #[test]
+    fn a_contract_keeps_its_methods_and_drops_the_role_attributes() {
+        let out = expand(
+            quote!(name = "Named"),
+            quote!(impl C {
+                #[transaction(evaluate)]
+                async fn read_it(&self, ctx: &Context<'_>, id: String) -> Result<String, E> { todo!() }
+                fn helper(&self) {}
+            }),
+        )
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+        assert!(out.contains("async fn read_it"), "{out}");
+        assert!(out.contains("fn helper"), "{out}");
+        assert!(!out.contains("# [transaction"), "{out}");
+        assert!(out.contains("\"ReadIt\""), "{out}");
+        assert!(out.contains("\"Named\""), "{out}");
+    }
 
     #[test]
     fn method_names_become_go_method_names() {

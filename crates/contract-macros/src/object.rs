@@ -205,7 +205,53 @@ pub fn expand(item: TokenStream) -> syn::Result<TokenStream> {
 
 #[cfg(test)]
 mod tests {
-    use super::apply_rename_all;
+    use super::{apply_rename_all, expand};
+    use quote::quote;
+
+    #[test]
+    fn only_structures_with_named_fields_are_objects() {
+        for item in [
+            quote!(
+                enum E {
+                    A,
+                    B,
+                }
+            ),
+            quote!(
+                struct T(String);
+            ),
+            quote!(
+                struct G<T> {
+                    t: T,
+                }
+            ),
+            quote!(
+                #[serde(rename_all = "Title Case")]
+                struct R {
+                    a_b: String,
+                }
+            ),
+        ] {
+            assert!(expand(item.clone()).is_err(), "{item}");
+        }
+        let out = expand(quote!(
+            #[serde(rename_all = "camelCase")]
+            struct S {
+                display_name: String,
+                #[serde(rename = "ID")]
+                id: String,
+                #[serde(skip)]
+                hidden: bool,
+                note: Option<String>,
+            }
+        ))
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+        assert!(out.contains("(\"displayName\" , true ,"), "{out}");
+        assert!(out.contains("(\"ID\" , true ,"), "{out}");
+        assert!(out.contains("(\"note\" , false ,"), "{out}");
+        assert!(!out.contains("hidden"), "{out}");
+    }
 
     #[test]
     fn rename_all_follows_serde() {

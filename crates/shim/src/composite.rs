@@ -57,7 +57,7 @@ impl fmt::Display for Component {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CompositeKeyError {
     /// A component holds U+0000 or U+10FFFF (Go: "input contains unicode
-    /// U+0000 starting at position [n]. U+0000 and U+10FFFF are not allowed
+    /// U+0000 starting at position \[n\]. U+0000 and U+10FFFF are not allowed
     /// in the input attribute of a composite key").
     #[error(
         "the composite key's {component} {value:?} contains {found} at byte {position}: \
@@ -90,7 +90,7 @@ pub enum CompositeKeyError {
         key: String,
     },
     /// A simple key starts with U+0000 (Go: "first character of the key
-    /// [...] contains a null character which is not allowed").
+    /// \[...\] contains a null character which is not allowed").
     #[error(
         "the key {key:?} starts with U+0000, which only composite keys may: \
          build it with `create_composite_key`"

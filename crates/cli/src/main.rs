@@ -3,6 +3,7 @@
 //! parses arguments, calls it, and prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod flags;
 mod output;
 
 use ccaas_core::archive::Limits;
@@ -292,22 +293,81 @@ fn main() -> ExitCode {
 }
 
 fn config_text(config: &Option<String>) -> Result<Option<String>, Failure> {
-    match config.as_deref() {
+    let text = match config.as_deref() {
         Some(at) if at.starts_with('@') => {
             let path = Path::new(&at[1..]);
-            let bytes = ccaas_core::fs::read_limited(path, 1024 * 1024)?;
-            Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+            let bytes = ccaas_core::fs::read_limited(path, 1024 * 1024).map_err(|e| {
+                Failure(vec![format!(
+                    "--config {at}: {}",
+                    ccaas_core::report::chain(&e)
+                )])
+            })?;
+            Some(String::from_utf8_lossy(&bytes).into_owned())
         }
-        // Empty counts as unset, as on the peer.
-        other => Ok(other.filter(|c| !c.trim().is_empty()).map(str::to_owned)),
+        other => other.map(str::to_owned),
+    };
+    // Empty counts as unset, as on the peer.
+    let Some(text) = text.filter(|c| !c.trim().is_empty()) else {
+        return Ok(None);
+    };
+    // The operator's flag: a mistake in it is theirs, named after it.
+    use ccaas_core::template::{TemplateConfig, TemplateError};
+    let what = match TemplateConfig::parse(&text) {
+        Ok(_) => return Ok(Some(text)),
+        Err(TemplateError::ConfigNotJson { line, column }) => {
+            format!("not valid JSON (line {line}, column {column})")
+        }
+        Err(TemplateError::ConfigNotObject { found }) => format!("{found}, not a JSON object"),
+        Err(e) => ccaas_core::report::chain(&e),
+    };
+    Err(Failure(vec![format!(
+        "--config `{}`: {what}; expected a JSON object of template values such as {{\"peername\":\"peer0\"}} (as the peer's `{}`), or @FILE",
+        ccaas_core::report::shorten(&text),
+        ccaas_core::template::CONFIG_ENV
+    )]))
+}
+
+/// `--tls-dir`, checked to be a directory before anything reads it.
+fn tls_dir_arg(peer: &PeerSettings) -> Result<Option<PathBuf>, Failure> {
+    if let Some(dir) = &peer.tls_dir {
+        flags::require_dir("--tls-dir", dir).map_err(|e| Failure(vec![e]))?;
     }
+    Ok(peer.tls_dir.clone())
 }
 
 fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
-    let label = Label::new(&args.label).map_err(|e| Failure(vec![format!("--label: {e}")]))?;
+    let not_written = format!("no package written to `{}`", args.output.display());
+    let refuse = |line: String| Failure(vec![line, not_written.clone()]);
+    let label = Label::new(&args.label).map_err(|e| refuse(format!("--label: {e}")))?;
+    if args.output.is_dir() {
+        return Err(refuse(format!(
+            "-o `{}`: is a directory; give the package's file name (e.g. `{}`)",
+            args.output.display(),
+            args.output.join(format!("{}.tgz", args.label)).display()
+        )));
+    }
+    // The files the operator named, to name the flag in an error.
+    let given_file = |flag: &'static str, file: &Option<PathBuf>| flags::Given {
+        flag,
+        file: file.clone(),
+    };
+    let given = [
+        given_file("--connection", &args.connection),
+        given_file("--tls-root-cert", &args.tls_root_cert),
+        given_file("--client-cert", &args.client_cert),
+        given_file("--client-key", &args.client_key),
+        given_file("--indexes", &args.indexes),
+        given_file("--tls-dir", &args.tls_dir),
+    ];
+    for (flag, dir) in [("--indexes", &args.indexes), ("--tls-dir", &args.tls_dir)] {
+        if let Some(dir) = dir {
+            flags::require_dir(flag, dir).map_err(refuse)?;
+        }
+    }
     let connection_json = match (&args.connection, &args.address) {
         (Some(path), _) => {
-            ccaas_core::fs::read_limited(path, ccaas_core::connection::MAX_CONNECTION_BYTES)?
+            ccaas_core::fs::read_limited(path, ccaas_core::connection::MAX_CONNECTION_BYTES)
+                .map_err(|e| refuse(flags::fs_problem(&given, &e)))?
         }
         (None, Some(address)) => ConnectionFields {
             address: address.clone(),
@@ -317,7 +377,8 @@ fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
             client_key: args.client_key.clone(),
             domain: args.domain.clone(),
         }
-        .to_json()?,
+        .to_json()
+        .map_err(|e| refuse(flags::fs_problem(&given, &e)))?,
         (None, None) => {
             return Err(Failure(vec![
                 "give --connection FILE or --address HOST:PORT".into(),
@@ -331,7 +392,6 @@ fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
         indexes_dir: args.indexes.clone(),
         tls_dir: args.tls_dir.clone(),
     };
-    let not_written = format!("no package written to `{}`", args.output.display());
     let source = args
         .connection
         .as_ref()
@@ -345,7 +405,26 @@ fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
                 .iter()
                 .map(|p| match p {
                     compose::ComposeProblem::Connection(e) => {
-                        format!("{source}: {}", ccaas_core::report::chain(e))
+                        // From the flags: name the flag that filled the key.
+                        let flag = args.connection.is_none().then_some(()).and(
+                            e.key().and_then(|key| {
+                                flags::flag_of_key(
+                                    key,
+                                    &args.tls_root_cert,
+                                    &args.client_cert,
+                                    &args.client_key,
+                                )
+                            }),
+                        );
+                        match flag {
+                            Some(given) => flags::connection_problem(&given, e),
+                            None => format!("{source}: {}", ccaas_core::report::chain(e)),
+                        }
+                    }
+                    compose::ComposeProblem::Fs(e) => flags::fs_problem(&given, e),
+                    compose::ComposeProblem::Index { file, .. }
+                    | compose::ComposeProblem::KeyInTlsDir { file, .. } => {
+                        flags::about_path(&given, file, &ccaas_core::report::chain(p))
                     }
                     other => ccaas_core::report::chain(other),
                 })
@@ -353,11 +432,17 @@ fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
             lines.push(not_written);
             return Err(Failure(lines));
         }
-        Err(e) => return Err(Failure(vec![ccaas_core::report::chain(&e), not_written])),
+        Err(compose::ComposeError::Fs(e)) => {
+            return Err(refuse(flags::fs_problem(&given, &e)));
+        }
+        Err(e) => return Err(refuse(ccaas_core::report::chain(&e))),
     };
     // One verdict: the package is checked as `ccaas validate` checks it
     // (key against certificate, validity, server name), before writing.
-    let server_cert = read_server_cert(&args.server)?;
+    let server_cert = read_server_cert(&args.server).map_err(|Failure(mut lines)| {
+        lines.push(not_written.clone());
+        Failure(lines)
+    })?;
     let (id, bytes) = composed
         .to_bytes()
         .map_err(|e| Failure(vec![ccaas_core::report::chain(&e), not_written.clone()]))?;
@@ -419,7 +504,13 @@ fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
             )])
         })?;
     } else {
-        ccaas_core::fs::write_atomic(output, &bytes, composed.file_mode())?;
+        ccaas_core::fs::write_atomic(output, &bytes, composed.file_mode()).map_err(|e| {
+            refuse(format!(
+                "-o `{}`: {}",
+                output.display(),
+                ccaas_core::report::chain(&e)
+            ))
+        })?;
     }
     let packed: Vec<String> = composed
         .tls_dir_files
@@ -475,6 +566,13 @@ fn read_server_cert(server: &ServerCert) -> Result<Option<String>, Failure> {
         return Err(Failure(vec![format!(
             "--server-cert `{}`: found a private key where the chaincode server's certificate was expected (give the server's certificate, e.g. server.pem, not its key)",
             path.display()
+        )]));
+    }
+    if let Err(e) = ccaas_core::pem::parse(&text, ccaas_core::pem::PemKind::Certificates) {
+        return Err(Failure(vec![format!(
+            "--server-cert `{}`: {}",
+            path.display(),
+            ccaas_core::report::chain(&e)
         )]));
     }
     Ok(Some(text))
@@ -550,7 +648,7 @@ fn validate_cmd(
     let server_cert = read_server_cert(server)?;
     let options = ExamineOptions {
         config: config_text(&peer.config)?,
-        tls_dir: peer.tls_dir.clone(),
+        tls_dir: tls_dir_arg(peer)?,
         limits: *limits,
         server_cert,
     };
@@ -599,6 +697,7 @@ fn simulate_cmd(
     limits: &Limits,
 ) -> Result<ExitCode, Failure> {
     let mut config = config_text(&peer.config)?;
+    tls_dir_arg(peer)?;
     let sample_dir;
     let path = match package {
         Some(p) => p.to_owned(),
@@ -627,7 +726,9 @@ fn simulate_cmd(
                 let name = dir
                     .file_name()
                     .map_or("builder".into(), |n| n.to_string_lossy().into_owned());
-                Builder::from_dir(&name, dir, OUR_ENVIRONMENT.map(str::to_owned).to_vec())
+                Builder::from_dir(&name, dir, OUR_ENVIRONMENT.map(str::to_owned).to_vec()).map_err(
+                    |e| Failure(vec![format!("--builder: {}", ccaas_core::report::chain(&e))]),
+                )
             })
             .collect::<Result<_, _>>()?
     };

@@ -185,8 +185,8 @@ fn package_refuses_a_bad_connection_and_writes_nothing() {
         1,
         &[],
         &[
-            "ccaas: error: connection.json (from the flags): key `address`: `cc` has no port",
-            "key `dial_timeout`: `10` has no unit",
+            "ccaas: error: --address: `cc` has no port",
+            "ccaas: error: --dial-timeout: `10` has no unit",
             "no package written",
         ],
     );
@@ -540,8 +540,9 @@ fn package_checks_what_validate_checks_and_reports_every_problem() {
         1,
         &[],
         &[
-            "key `address`",
-            "key `dial_timeout`",
+            "--address: `nohost` has no port",
+            "--dial-timeout: `10` has no unit",
+            "--indexes: `",
             "bad.json`",
             "no package written",
         ],

@@ -159,6 +159,30 @@ pub enum ConnectionError {
 }
 
 impl ConnectionError {
+    /// The connection.json key the problem is about, when it is about one
+    /// (`None` for JSON that does not parse and for two keys at once).
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            ConnectionError::Json(_) | ConnectionError::Both { .. } => None,
+            ConnectionError::MissingAddress { .. } | ConnectionError::Address(_) => {
+                Some("address")
+            }
+            ConnectionError::DialTimeout(_) | ConnectionError::DialTimeoutValue { .. } => {
+                Some("dial_timeout")
+            }
+            ConnectionError::Domain { .. } => Some("domain"),
+            ConnectionError::MissingTls { key, .. } | ConnectionError::NotInlined { key, .. } => {
+                Some(key)
+            }
+            ConnectionError::WrongType { key, .. }
+            | ConnectionError::Pem { key, .. }
+            | ConnectionError::TlsFile { key, .. }
+            | ConnectionError::MisplacedKey { key }
+            | ConnectionError::NotRendered { key, .. }
+            | ConnectionError::Template { key, .. } => Some(key),
+        }
+    }
+
     /// What the peer would do with a connection.json that has this problem.
     pub fn peer_outcome(&self) -> PeerOutcome {
         PeerOutcome::FailsAtLaunch

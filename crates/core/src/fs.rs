@@ -88,6 +88,20 @@ impl FsError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, FsError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
     }
+
+    /// The path the error is about (the walk's position for
+    /// [`FsError::TooMany`]).
+    pub fn path(&self) -> &Path {
+        match self {
+            FsError::Io { path, .. }
+            | FsError::TooLarge { path, .. }
+            | FsError::Symlink { path }
+            | FsError::Special { path }
+            | FsError::TooDeep { path, .. }
+            | FsError::TooMany { path, .. }
+            | FsError::IsDir { path } => path,
+        }
+    }
 }
 
 /// Opens a regular file for reading without following a symbolic link at
@@ -360,7 +374,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError>
         .suffix(".tmp")
         .permissions(stdfs::Permissions::from_mode(mode))
         .tempfile_in(dir)
-        .map_err(|e| FsError::io("create a temporary file in", dir, e))?;
+        .map_err(|e| FsError::io("create a temporary file in", dir, without_path(e)))?;
     // The umask may have narrowed `mode`; set it exactly.
     tmp.as_file()
         .set_permissions(stdfs::Permissions::from_mode(mode))
@@ -371,6 +385,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError>
     tmp.persist(path)
         .map_err(|e| FsError::io("rename into place", path, e.error))?;
     Ok(())
+}
+
+/// `tempfile`'s error without the " at path ..." it appends (our message
+/// names the directory already, and the temporary name means nothing to an
+/// operator).
+fn without_path(e: io::Error) -> io::Error {
+    let text = e.to_string();
+    match text.find(" at path ") {
+        Some(i) => io::Error::new(e.kind(), text[..i].to_owned()),
+        None => e,
+    }
 }
 
 /// Removes `path` (file or directory tree) if it exists; a symbolic link is

@@ -203,8 +203,14 @@ fn no_block_found(text: &str) -> &'static str {
         "PEM text on a single line (its newlines were lost, e.g. by a copy and paste): in JSON write each newline as `\\n` (`\"-----BEGIN CERTIFICATE-----\\nMIIB...\\n-----END CERTIFICATE-----\\n\"`), or name the file with the `*_file` key"
     } else if text.contains("BEGIN") {
         "a `BEGIN` line that is not `-----BEGIN <LABEL>-----` on a line of its own (were newlines replaced by spaces?)"
-    } else {
+    } else if one_line
+        && text.len() < 4096
+        && !text.trim().contains(' ')
+        && (text.contains('/') || text.contains(".pem") || text.contains(".crt"))
+    {
         "text with no `-----BEGIN` line (a file path? use the `*_file` key for paths)"
+    } else {
+        "text with no `-----BEGIN` line (not PEM)"
     }
 }
 

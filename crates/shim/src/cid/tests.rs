@@ -248,6 +248,8 @@ fn go_dn_edge_cases() {
     );
 }
 
+/// The Java vectors here were also checked with OpenJDK 17's
+/// `sun.security.x509.X500Name(der).getName()` on the same DER names.
 #[test]
 fn node_and_java_edge_cases() {
     let name = |a: NameAttribute| Name {
@@ -274,6 +276,16 @@ fn node_and_java_edge_cases() {
     assert_eq!(
         java_dn(&name(attr("1.2.3.4", 4, b"\x01\x02"))),
         "OID.1.2.3.4=#04020102"
+    );
+    // Java: '\n' is one of the characters that quote a value.
+    assert_eq!(
+        java_dn(&name(attr("2.5.4.3", UTF8_STRING, "Zoë\n".as_bytes()))),
+        "CN=\"Zoë\n\""
+    );
+    // Java: a BMPString is UTF-16BE.
+    assert_eq!(
+        java_dn(&name(attr("2.5.4.3", BMP_STRING, b"\x00Z\x00\xf6"))),
+        "CN=Zö"
     );
     // Java: the empty name.
     assert_eq!(java_dn(&Name::default()), "");

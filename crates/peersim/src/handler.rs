@@ -8,7 +8,8 @@ use crate::proposal::uuid;
 use crate::session::{Config, Registration, SessionError, StreamEnd, TxOutcome};
 use crate::transport::Transport;
 use crate::world::{CommitInfo, KeyWrite, Metadata, ValueWrite, WriteSet};
-use ccaas_proto::common::{ChannelHeader, Header};
+use ccaas_proto::common::{ChannelHeader, Header, SignatureHeader};
+use ccaas_proto::msp::SerializedIdentity;
 use ccaas_proto::queryresult::Kv;
 use ccaas_proto::{
     ChaincodeId, ChaincodeInput, ChaincodeMessage, ChaincodeSpec, DelState, GetHistoryForKey,
@@ -802,6 +803,58 @@ fn validate_collection(config: &Config, collection: &str) -> Result<(), Failure>
     }
 }
 
+/// What a request does to a collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Write,
+}
+
+/// `errorIfCreatorHasNoReadPermission` / `...WritePermission`: the
+/// collection must exist (the collection store's lookup, worded as it
+/// words it), and a member-only collection needs a creator of a member
+/// organisation.
+fn check_access(
+    config: &Config,
+    key: &TxKey,
+    tx: &TxContext,
+    collection: &str,
+    access: Access,
+) -> Result<(), Failure> {
+    let namespace = &config.chaincode_name;
+    if validate_collection(config, collection).is_err() {
+        return Err(format!(
+            "collection {}/{namespace}/{collection} could not be found",
+            key.channel
+        ));
+    }
+    let Some(members) = config.collection_members.get(collection) else {
+        return Ok(());
+    };
+    let Some(msp_id) = creator_msp_id(tx.proposal.as_ref()) else {
+        return Err(format!(
+            "no signed proposal to check membership of collection [{collection}]"
+        ));
+    };
+    if members.contains(&msp_id) {
+        return Ok(());
+    }
+    let what = match access {
+        Access::Read => "read",
+        Access::Write => "write",
+    };
+    Err(format!("tx creator does not have {what} access permission on privatedata in chaincodeName:{namespace} collectionName: {collection}"))
+}
+
+/// The MSP ID of a signed proposal's creator.
+fn creator_msp_id(signed: Option<&SignedProposal>) -> Option<String> {
+    let proposal = Proposal::decode(signed?.proposal_bytes.as_slice()).ok()?;
+    let header = Header::decode(proposal.header.as_slice()).ok()?;
+    let signature = SignatureHeader::decode(header.signature_header.as_slice()).ok()?;
+    let creator = SerializedIdentity::decode(signature.creator.as_slice()).ok()?;
+    Some(creator.mspid)
+}
+
 /// PUT_STATE and DEL_STATE (`value` empty: a delete, as Go's nil), public
 /// or private, as `HandlePutState`/`HandleDelState` and the simulator.
 fn write_value(
@@ -814,7 +867,7 @@ fn write_value(
 ) -> Result<(), Failure> {
     if !collection.is_empty() {
         init_guard(tx)?;
-        validate_collection(config, collection)?;
+        check_access(config, key, tx, collection, Access::Write)?;
     }
     tx.sim.check_write(&key.txid)?;
     let write = if value.is_empty() {
@@ -840,7 +893,7 @@ fn purge(
         return Err("only applicable for private data".into());
     }
     init_guard(tx)?;
-    validate_collection(config, collection)?;
+    check_access(config, key, tx, collection, Access::Write)?;
     tx.sim.check_write(&key.txid)?;
     tx.sim
         .entry(&config.chaincode_name, collection, state_key)
@@ -863,7 +916,7 @@ fn write_metadata(
     };
     if !collection.is_empty() {
         init_guard(tx)?;
-        validate_collection(config, collection)?;
+        check_access(config, key, tx, collection, Access::Write)?;
     }
     tx.sim.check_write(&key.txid)?;
     tx.sim
@@ -888,7 +941,7 @@ fn read_value(
             .unwrap_or_default());
     }
     init_guard(tx)?;
-    validate_collection(config, collection)?;
+    check_access(config, key, tx, collection, Access::Read)?;
     Ok(config
         .world
         .get_private(&key.channel, namespace, collection, state_key)
@@ -1011,7 +1064,7 @@ fn serve(
             let req: GetStateMetadata = decode(payload)?;
             if !req.collection.is_empty() {
                 init_guard(tx)?;
-                validate_collection(config, &req.collection)?;
+                check_access(config, key, tx, &req.collection, Access::Read)?;
             }
             let entries = world
                 .metadata(&key.channel, namespace, &req.collection, &req.key)
@@ -1031,8 +1084,8 @@ fn serve(
             let limit = total_limit(config, &meta);
             if !req.collection.is_empty() {
                 init_guard(tx)?;
+                check_access(config, key, tx, &req.collection, Access::Read)?;
                 tx.sim.before_private_query(&key.txid)?;
-                validate_collection(config, &req.collection)?;
                 let rows = world
                     .private_range(
                         &key.channel,
@@ -1078,8 +1131,8 @@ fn serve(
             let limit = total_limit(config, &meta);
             if !req.collection.is_empty() {
                 init_guard(tx)?;
+                check_access(config, key, tx, &req.collection, Access::Read)?;
                 tx.sim.before_private_query(&key.txid)?;
-                validate_collection(config, &req.collection)?;
                 let query = Query::parse(&req.query).map_err(|e| e.to_string())?;
                 let docs = world.collection(&key.channel, namespace, &req.collection);
                 let page = query.run(docs, "", 0).map_err(|e| e.to_string())?;
@@ -1146,7 +1199,7 @@ fn serve(
             let req: GetStateMultiple = decode(payload)?;
             if !req.collection.is_empty() {
                 init_guard(tx)?;
-                validate_collection(config, &req.collection)?;
+                check_access(config, key, tx, &req.collection, Access::Read)?;
             }
             let values = req
                 .keys

@@ -62,6 +62,9 @@
 //! SHA-256 of the value (empty for an absent key), as the peer's hashed
 //! private state does. [`Simulator::collections`] defines the collections
 //! (others are refused as on a peer); without it any name is one.
+//! [`Simulator::member_only_collection`] makes one readable and writable
+//! only by creators of its member organisations (see
+//! [`Invocation::creator`]).
 //!
 //! ```
 //! use ccaas_peersim::Simulator;
@@ -218,11 +221,11 @@
 //!   in a transaction that wrote, and writes refused after it, with the
 //!   peer's texts. Queries on private data likewise need a read-only
 //!   transaction, and ignore pagination (the page size still caps them).
-//! - Not simulated: collection membership and endorsement policies (every
-//!   creator may read and write every collection; nothing is validated
-//!   against a key's endorsement policy), channel ACLs, chaincode
-//!   definitions (any channel exists, any session's chaincode is defined on
-//!   it, none requires init), and CouchDB indexes.
+//! - Not simulated: endorsement and validation (nothing is checked
+//!   against a key's endorsement policy or a collection's endorsement
+//!   policy; collection access is member-only or open, by MSP ID), channel
+//!   ACLs, chaincode definitions (any channel exists, any session's
+//!   chaincode is defined on it, none requires init), and CouchDB indexes.
 //!
 //! # Against a real server
 //!

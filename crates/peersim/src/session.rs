@@ -104,6 +104,12 @@ pub struct Config {
     /// another name fail as the peer's do (`collection [x] not defined in
     /// the collection config for chaincode [cc]`).
     pub collections: Option<BTreeSet<String>>,
+    /// Member-only collections (`memberOnlyRead` and `memberOnlyWrite`):
+    /// the MSP IDs of their member organisations. A creator of another
+    /// organisation is refused as on a peer ("tx creator does not have read
+    /// access permission on privatedata ..."). Other collections let every
+    /// creator read and write.
+    pub collection_members: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// A simulated peer: its configuration and the ways to open a session.
@@ -135,6 +141,7 @@ impl Simulator {
                 total_query_limit: 100_000,
                 default_creator: Creator::default(),
                 collections: None,
+                collection_members: BTreeMap::new(),
             },
         }
     }
@@ -212,6 +219,26 @@ impl Simulator {
         S: Into<String>,
     {
         self.config.collections = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Makes `collection` member-only (`memberOnlyRead`, `memberOnlyWrite`)
+    /// with the organisations `msp_ids` as members: creators of other
+    /// organisations may neither read nor write it (its hash stays
+    /// readable, as on a peer). Defines the collection too when
+    /// [`Simulator::collections`] was given.
+    pub fn member_only_collection<I, S>(mut self, collection: impl Into<String>, msp_ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let collection = collection.into();
+        if let Some(defined) = self.config.collections.as_mut() {
+            defined.insert(collection.clone());
+        }
+        self.config
+            .collection_members
+            .insert(collection, msp_ids.into_iter().map(Into::into).collect());
         self
     }
 

@@ -9,7 +9,9 @@
 
 mod common;
 
-use ccaas_peersim::{Profile, Session, Simulator, Transport, WorldState, VALIDATION_PARAMETER};
+use ccaas_peersim::{
+    Creator, Profile, Session, Simulator, Transport, WorldState, VALIDATION_PARAMETER,
+};
 use ccaas_proto::queryresult::{KeyModification, Kv};
 use ccaas_proto::{
     ChaincodeId, ChaincodeInput, ChaincodeMessage, ChaincodeSpec, DelState, GetHistoryForKey,
@@ -335,8 +337,52 @@ async fn a_collection_not_defined_for_the_chaincode_is_refused() {
         .await;
     assert_eq!(
         error_text(&answer),
-        format!("PUT_STATE failed: transaction ID: {}: collection [typo] not defined in the collection config for chaincode [kv_1.0]", tx.txid)
+        format!(
+            "PUT_STATE failed: transaction ID: {}: collection mychannel/kv_1.0/typo could not be found",
+            tx.txid
+        )
     );
+    // The hash has no permission check: the ledger's own words.
+    let answer = cc
+        .request(&tx, MessageType::GetPrivateDataHash, get("typo", "k"))
+        .await;
+    assert!(error_text(&answer).ends_with(
+        ": collection [typo] not defined in the collection config for chaincode [kv_1.0]"
+    ));
+}
+
+#[tokio::test]
+async fn a_member_only_collection_refuses_creators_of_other_organisations() {
+    let sim = simulator(Profile::V2_5).member_only_collection(COLL, ["Org1MSP"]);
+    let (session, mut cc, _) = ready(sim).await;
+    session.put_private_data(CHANNEL, COLL, "k", "p");
+    let outsider = Creator::new("Org2MSP", Creator::default().id_bytes);
+    let _pending = session
+        .invoke(CHANNEL, ["f"])
+        .creator(outsider)
+        .start()
+        .unwrap();
+    let tx = cc.recv().await;
+    let read = cc.request(&tx, MessageType::GetState, get(COLL, "k")).await;
+    assert!(error_text(&read).ends_with(": tx creator does not have read access permission on privatedata in chaincodeName:kv_1.0 collectionName: secret"));
+    let write = cc
+        .request(&tx, MessageType::PutState, put(COLL, "k", b"x"))
+        .await;
+    assert!(error_text(&write).ends_with(": tx creator does not have write access permission on privatedata in chaincodeName:kv_1.0 collectionName: secret"));
+    // Every channel member may read the hash.
+    let hash = cc
+        .request(&tx, MessageType::GetPrivateDataHash, get(COLL, "k"))
+        .await;
+    assert_eq!(ok(&hash), Sha256::digest(b"p").as_slice());
+    // A member (the default creator, Org1MSP) reads and writes.
+    let (_p, tx) = begin(&session, &mut cc).await;
+    assert_eq!(
+        ok(&cc.request(&tx, MessageType::GetState, get(COLL, "k")).await),
+        b"p"
+    );
+    ok(&cc
+        .request(&tx, MessageType::PutState, put(COLL, "k", b"x"))
+        .await);
 }
 
 #[tokio::test]

@@ -36,7 +36,8 @@ pub struct DialOptions {
     /// or `domain` with client auth, as the peer does).
     pub server_name: Option<String>,
     /// Refuse a TLS server that does not negotiate ALPN `h2`, as peers built
-    /// with grpc-go 1.67+ (Fabric v2.5.16+, v3.1.5+) do. Default: true.
+    /// with grpc-go 1.67+ (Fabric v2.5.12+ and v3.1+, by their `go.mod`)
+    /// do. Default: true.
     pub require_alpn_h2: bool,
     /// The largest message either way. Default: the peer's 100 MiB.
     pub max_message_bytes: usize,
@@ -140,10 +141,20 @@ pub enum DialError {
         source: std::io::Error,
     },
     /// The server did not negotiate ALPN `h2`.
-    #[error("TLS server `{target}` did not negotiate ALPN `h2` (peers built with grpc-go 1.67+ refuse it; serve gRPC with ALPN `h2`)")]
+    #[error("TLS server `{target}` did not negotiate ALPN `h2` (peers built with grpc-go 1.67+, Fabric v2.5.12+ and v3.1+, refuse it; serve gRPC with ALPN `h2`)")]
     NoAlpn {
         /// The socket address dialled.
         target: SocketAddr,
+    },
+    /// A certificate chain that does not verify for a name (checked
+    /// without a connection, by [`verify_chain_for`]).
+    #[error("the server certificate does not verify for `{name}`")]
+    CertificateRefused {
+        /// The server name checked.
+        name: String,
+        /// rustls's reason.
+        #[source]
+        source: rustls::Error,
     },
     /// The HTTP/2 connection could not be set up.
     #[error("gRPC (HTTP/2) connection to `{target}` failed")]
@@ -165,8 +176,11 @@ pub enum DialError {
 }
 
 /// Anything the HTTP/2 client can run over.
-trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+/// A connected stream, plain or TLS.
+pub(crate) type BoxedIo = Pin<Box<dyn Io>>;
 
 /// What a dial produced: where it went and the open stream.
 pub(crate) struct Dialled {
@@ -201,8 +215,8 @@ pub fn socket_address(
 }
 
 /// The TLS server name the peer checks: the address host, or `domain`
-/// when client auth is on (peer v2.5 uses `domain` only then), unless
-/// `options.server_name` overrides it.
+/// when client auth is on (Fabric v3.0+ uses `domain` only then; v2.5
+/// never reads it), unless `options.server_name` overrides it.
 pub fn server_name(connection: &Connection, address: &Address, options: &DialOptions) -> String {
     if let Some(name) = &options.server_name {
         return name.clone();
@@ -213,9 +227,96 @@ pub fn server_name(connection: &Connection, address: &Address, options: &DialOpt
     }
 }
 
-/// The rustls client configuration the peer's TLS amounts to.
-pub fn tls_config(connection: &Connection) -> Result<rustls::ClientConfig, DialError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+/// What a TLS handshake showed of the server, recorded as it happens, so
+/// that a failed handshake still tells which certificate was presented.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsObservation {
+    /// The chain the server sent, its own certificate first (empty: none
+    /// arrived).
+    pub server_chain: Vec<CertificateDer<'static>>,
+    /// The server asked for a client certificate.
+    pub client_cert_requested: bool,
+    /// The protocol version negotiated (`TLSv1_3`), once the handshake is done.
+    pub protocol: Option<String>,
+    /// The ALPN protocol the server chose, once the handshake is done.
+    pub alpn: Option<Vec<u8>>,
+}
+
+/// Records the chain before handing it to the standard verifier.
+#[derive(Debug)]
+struct RecordingVerifier {
+    inner: Arc<rustls::client::WebPkiServerVerifier>,
+    seen: Arc<Mutex<TlsObservation>>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for RecordingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.server_chain = std::iter::once(end_entity)
+                .chain(intermediates)
+                .map(|c| c.clone().into_owned())
+                .collect();
+        }
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// Without client auth: sends no certificate, as the peer, but records
+/// that the server asked for one.
+#[derive(Debug)]
+struct NoClientCert {
+    seen: Arc<Mutex<TlsObservation>>,
+}
+
+impl rustls::client::ResolvesClientCert for NoClientCert {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.client_cert_requested = true;
+        }
+        None
+    }
+
+    fn has_certs(&self) -> bool {
+        false
+    }
+}
+
+/// The certificates `root_cert` holds, as a rustls root store.
+fn root_store(connection: &Connection) -> Result<rustls::RootCertStore, DialError> {
     let root_pem = connection
         .root_cert
         .as_deref()
@@ -236,85 +337,228 @@ pub fn tls_config(connection: &Connection) -> Result<rustls::ClientConfig, DialE
             reason: "no `CERTIFICATE` block".into(),
         });
     }
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
+    Ok(roots)
+}
+
+/// The peer's client certificate and key, when client auth is on.
+fn client_identity(
+    connection: &Connection,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), DialError> {
+    let cert_pem = connection
+        .client_cert
+        .as_deref()
+        .ok_or(DialError::MissingClientMaterial { key: "client_cert" })?;
+    let key = connection
+        .client_key
+        .as_ref()
+        .ok_or(DialError::MissingClientMaterial { key: "client_key" })?;
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|_| DialError::BadClientCert)?;
+    if chain.is_empty() {
+        return Err(DialError::BadClientCert);
+    }
+    let key =
+        PrivateKeyDer::from_pem_slice(key.0.as_bytes()).map_err(|_| DialError::BadClientKey)?;
+    Ok((chain, key))
+}
+
+/// The rustls client configuration the peer's TLS amounts to.
+pub fn tls_config(connection: &Connection) -> Result<rustls::ClientConfig, DialError> {
+    build_tls_config(connection, None)
+}
+
+/// [`tls_config`], recording into `seen` what the server shows.
+fn build_tls_config(
+    connection: &Connection,
+    seen: Option<&Arc<Mutex<TlsObservation>>>,
+) -> Result<rustls::ClientConfig, DialError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let roots = root_store(connection)?;
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
-        .map_err(DialError::TlsConfig)?
-        .with_root_certificates(roots);
-    let mut config = if connection.tls_mode() == TlsMode::Mutual {
-        let cert_pem = connection
-            .client_cert
-            .as_deref()
-            .ok_or(DialError::MissingClientMaterial { key: "client_cert" })?;
-        let key = connection
-            .client_key
-            .as_ref()
-            .ok_or(DialError::MissingClientMaterial { key: "client_key" })?;
-        let chain: Vec<CertificateDer<'static>> =
-            CertificateDer::pem_slice_iter(cert_pem.as_bytes())
-                .collect::<Result<_, _>>()
-                .map_err(|_| DialError::BadClientCert)?;
-        if chain.is_empty() {
-            return Err(DialError::BadClientCert);
+        .map_err(DialError::TlsConfig)?;
+    let builder = match seen {
+        None => builder.with_root_certificates(roots),
+        Some(seen) => {
+            let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(|e| DialError::BadRootCert {
+                reason: e.to_string(),
+            })?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(RecordingVerifier {
+                    inner,
+                    seen: Arc::clone(seen),
+                }))
         }
-        let key =
-            PrivateKeyDer::from_pem_slice(key.0.as_bytes()).map_err(|_| DialError::BadClientKey)?;
+    };
+    let mut config = if connection.tls_mode() == TlsMode::Mutual {
+        let (chain, key) = client_identity(connection)?;
         builder
             .with_client_auth_cert(chain, key)
             .map_err(DialError::TlsConfig)?
     } else {
-        builder.with_no_client_auth()
+        match seen {
+            None => builder.with_no_client_auth(),
+            Some(seen) => builder.with_client_cert_resolver(Arc::new(NoClientCert {
+                seen: Arc::clone(seen),
+            })),
+        }
     };
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(config)
 }
 
-/// Dials `connection` and opens `protos.Chaincode/Connect`.
-pub(crate) async fn dial(
+/// Verifies `chain` (as a server sent it) against `root_cert` for `name`,
+/// without a connection: to tell whether another name (the one another
+/// Fabric release checks) would pass too.
+pub fn verify_chain_for(
     connection: &Connection,
-    options: &DialOptions,
-) -> Result<Dialled, DialError> {
-    let (address, target) = socket_address(connection, options)?;
-    let timeout = connection
+    chain: &[CertificateDer<'static>],
+    name: &str,
+) -> Result<(), DialError> {
+    use rustls::client::danger::ServerCertVerifier;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(root_store(connection)?),
+        provider,
+    )
+    .build()
+    .map_err(|e| DialError::BadRootCert {
+        reason: e.to_string(),
+    })?;
+    let server = ServerName::try_from(name.to_owned()).map_err(|_| DialError::BadServerName {
+        name: name.to_owned(),
+    })?;
+    let refused = |source| DialError::CertificateRefused {
+        name: name.to_owned(),
+        source,
+    };
+    let (end_entity, intermediates) = chain
+        .split_first()
+        .ok_or_else(|| refused(rustls::Error::NoCertificatesPresented))?;
+    verifier
+        .verify_server_cert(
+            end_entity,
+            intermediates,
+            &server,
+            &[],
+            rustls::pki_types::UnixTime::now(),
+        )
+        .map(|_| ())
+        .map_err(refused)
+}
+
+/// The dial timeout the peer uses for `connection` (3 s when unset or zero).
+pub fn dial_timeout(connection: &Connection) -> Duration {
+    connection
         .effective_dial_timeout()
         .to_std()
-        .unwrap_or(Duration::from_secs(3));
-    let deadline = Instant::now() + timeout;
-    let timed_out = |step| DialError::Timeout {
-        target,
-        after: timeout,
-        step,
-    };
+        .unwrap_or(Duration::from_secs(3))
+}
 
+/// Step 1 of a dial: TCP to `target` before `deadline`.
+pub(crate) async fn tcp_connect(
+    target: SocketAddr,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<TcpStream, DialError> {
     let tcp = tokio::time::timeout_at(deadline, TcpStream::connect(target))
         .await
-        .map_err(|_| timed_out("TCP connect"))?
+        .map_err(|_| DialError::Timeout {
+            target,
+            after: timeout,
+            step: "TCP connect",
+        })?
         .map_err(|source| DialError::Connect { target, source })?;
     // Like grpc-go; a failure here only costs latency.
     let _ = tcp.set_nodelay(true);
+    Ok(tcp)
+}
 
-    let io: Pin<Box<dyn Io>> = if connection.tls_mode() == TlsMode::Off {
-        Box::pin(tcp)
-    } else {
-        let config = tls_config(connection)?;
-        let name = server_name(connection, &address, options);
-        let server = ServerName::try_from(name.clone())
-            .map_err(|_| DialError::BadServerName { name: name.clone() })?;
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-        let tls = tokio::time::timeout_at(deadline, connector.connect(server, tcp))
-            .await
-            .map_err(|_| timed_out("TLS handshake"))?
-            .map_err(|source| DialError::Handshake {
-                target,
-                name,
-                source,
-            })?;
-        let (_, session) = tls.get_ref();
-        if options.require_alpn_h2 && session.alpn_protocol() != Some(b"h2".as_slice()) {
-            return Err(DialError::NoAlpn { target });
-        }
-        Box::pin(tls)
-    };
+/// Step 2 of a dial (TLS on): the handshake as the peer's Go client does
+/// it, checking `name`, then ALPN `h2` when `require_alpn_h2`. What the
+/// server showed is returned whether or not the handshake passed.
+pub(crate) async fn tls_handshake(
+    connection: &Connection,
+    name: &str,
+    tcp: TcpStream,
+    deadline: Instant,
+    timeout: Duration,
+    require_alpn_h2: bool,
+) -> (Result<BoxedIo, DialError>, TlsObservation) {
+    let seen = Arc::new(Mutex::new(TlsObservation::default()));
+    let result = tls_handshake_into(
+        connection,
+        name,
+        tcp,
+        deadline,
+        timeout,
+        require_alpn_h2,
+        &seen,
+    )
+    .await;
+    let observation = seen.lock().map(|s| s.clone()).unwrap_or_default();
+    (result, observation)
+}
 
+async fn tls_handshake_into(
+    connection: &Connection,
+    name: &str,
+    tcp: TcpStream,
+    deadline: Instant,
+    timeout: Duration,
+    require_alpn_h2: bool,
+    seen: &Arc<Mutex<TlsObservation>>,
+) -> Result<BoxedIo, DialError> {
+    let target = tcp.peer_addr().map_err(|source| DialError::Connect {
+        target: SocketAddr::from(([0, 0, 0, 0], 0)),
+        source,
+    })?;
+    let config = build_tls_config(connection, Some(seen))?;
+    let server = ServerName::try_from(name.to_owned()).map_err(|_| DialError::BadServerName {
+        name: name.to_owned(),
+    })?;
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tls = tokio::time::timeout_at(deadline, connector.connect(server, tcp))
+        .await
+        .map_err(|_| DialError::Timeout {
+            target,
+            after: timeout,
+            step: "TLS handshake",
+        })?
+        .map_err(|source| DialError::Handshake {
+            target,
+            name: name.to_owned(),
+            source,
+        })?;
+    let (_, session) = tls.get_ref();
+    let alpn = session.alpn_protocol().map(<[u8]>::to_vec);
+    if let Ok(mut seen) = seen.lock() {
+        seen.protocol = session.protocol_version().map(|v| format!("{v:?}"));
+        seen.alpn = alpn.clone();
+    }
+    if require_alpn_h2 && alpn.as_deref() != Some(b"h2".as_slice()) {
+        return Err(DialError::NoAlpn { target });
+    }
+    Ok(Box::pin(tls))
+}
+
+/// Step 3 of a dial: HTTP/2 over `io` (before `deadline`), then the
+/// `protos.Chaincode/Connect` call.
+pub(crate) async fn open_connect(
+    io: BoxedIo,
+    address: &Address,
+    target: SocketAddr,
+    deadline: Instant,
+    timeout: Duration,
+    options: &DialOptions,
+) -> Result<Transport, DialError> {
     // The URI only names the authority; the connector below yields the
     // stream already connected, once (the peer never reconnects a stream).
     let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{}", address.as_str()))
@@ -338,7 +582,11 @@ pub(crate) async fn dial(
     });
     let channel = tokio::time::timeout_at(deadline, endpoint.connect_with_connector(connector))
         .await
-        .map_err(|_| timed_out("HTTP/2 handshake"))?
+        .map_err(|_| DialError::Timeout {
+            target,
+            after: timeout,
+            step: "HTTP/2 handshake",
+        })?
         .map_err(|source| DialError::Http2 { target, source })?;
 
     let (to_chaincode, outbound) = tokio::sync::mpsc::channel(64);
@@ -350,7 +598,34 @@ pub(crate) async fn dial(
             target,
             status: Box::new(status),
         })?;
-    let transport = Transport::from_grpc(to_chaincode, inbound, channel);
+    Ok(Transport::from_grpc(to_chaincode, inbound, channel))
+}
+
+/// Dials `connection` and opens `protos.Chaincode/Connect`.
+pub(crate) async fn dial(
+    connection: &Connection,
+    options: &DialOptions,
+) -> Result<Dialled, DialError> {
+    let (address, target) = socket_address(connection, options)?;
+    let timeout = dial_timeout(connection);
+    let deadline = Instant::now() + timeout;
+    let tcp = tcp_connect(target, deadline, timeout).await?;
+    let io: BoxedIo = if connection.tls_mode() == TlsMode::Off {
+        Box::pin(tcp)
+    } else {
+        let name = server_name(connection, &address, options);
+        tls_handshake(
+            connection,
+            &name,
+            tcp,
+            deadline,
+            timeout,
+            options.require_alpn_h2,
+        )
+        .await
+        .0?
+    };
+    let transport = open_connect(io, &address, target, deadline, timeout, options).await?;
     Ok(Dialled { target, transport })
 }
 

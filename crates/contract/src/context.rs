@@ -2,34 +2,11 @@
 //! stub, who sent the transaction, its transient data, and a place for
 //! the `#[before]` hook to leave values for the transaction.
 
-use ccaas_shim::Stub;
+use ccaas_shim::cid::{CidError, ClientIdentity};
+use ccaas_shim::{Creator, Stub};
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::sync::Mutex;
-
-/// Who sent the transaction (contract-api-go's `ClientIdentity`): the
-/// creator of the signed proposal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientIdentity {
-    /// The MSP ID (`Org1MSP`).
-    pub msp_id: String,
-    /// The identity bytes: for X.509 identities, the PEM certificate.
-    pub id_bytes: Vec<u8>,
-}
-
-impl ClientIdentity {
-    /// The MSP ID (Go's `GetMSPID`).
-    pub fn msp_id(&self) -> &str {
-        &self.msp_id
-    }
-
-    /// The certificate as PEM text, when the identity bytes are one.
-    pub fn certificate_pem(&self) -> Option<&str> {
-        std::str::from_utf8(&self.id_bytes)
-            .ok()
-            .filter(|text| text.contains("-----BEGIN CERTIFICATE-----"))
-    }
-}
+use std::sync::{Mutex, OnceLock};
 
 /// One transaction's context, given to its method and to the contract's
 /// hooks (the same context to all of them, as contract-api-go).
@@ -44,7 +21,7 @@ impl ClientIdentity {
 ///     /// The MSP of the caller and the size of its transient `secret`.
 ///     #[transaction(evaluate)]
 ///     async fn who(&self, ctx: &Context<'_>) -> Result<String, Error> {
-///         let msp = ctx.client_identity().map(|id| id.msp_id.clone()).unwrap_or_default();
+///         let msp = ctx.client_identity()?.mspid().to_owned();
 ///         let secret = ctx.transient().get("secret").map(Vec::len).unwrap_or(0);
 ///         Ok(format!("{msp} {secret}"))
 ///     }
@@ -54,7 +31,7 @@ pub struct Context<'a> {
     stub: &'a Stub,
     contract: String,
     function: String,
-    identity: Option<ClientIdentity>,
+    identity: OnceLock<Result<ClientIdentity, CidError>>,
     values: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
 }
 
@@ -64,10 +41,7 @@ impl<'a> Context<'a> {
             stub,
             contract: contract.to_owned(),
             function: function.to_owned(),
-            identity: stub.creator().map(|c| ClientIdentity {
-                msp_id: c.mspid.clone(),
-                id_bytes: c.id_bytes.clone(),
-            }),
+            identity: OnceLock::new(),
             values: Mutex::new(HashMap::new()),
         }
     }
@@ -77,9 +51,22 @@ impl<'a> Context<'a> {
         self.stub
     }
 
-    /// Who sent the transaction (absent when the peer sent no proposal).
-    pub fn client_identity(&self) -> Option<&ClientIdentity> {
-        self.identity.as_ref()
+    /// Who sent the transaction, as contract-api-go's
+    /// `ctx.GetClientIdentity()` (Go's `pkg/cid`: MSP ID, ID, attributes,
+    /// OUs), read from the creator the first time it is asked for. An
+    /// error when there is no proposal or its creator is neither an X.509
+    /// certificate nor an Idemix identity (Go ignores that error and hands
+    /// the transaction a nil identity).
+    pub fn client_identity(&self) -> Result<&ClientIdentity, &CidError> {
+        self.identity
+            .get_or_init(|| ClientIdentity::from_stub(self.stub))
+            .as_ref()
+    }
+
+    /// The creator as the proposal carries it: MSP ID and identity bytes
+    /// (a PEM certificate for X.509 identities).
+    pub fn creator(&self) -> Option<&'a Creator> {
+        self.stub.creator()
     }
 
     /// The transient data of the proposal (never written to the ledger).

@@ -101,10 +101,11 @@ pub mod value;
 pub mod __private;
 
 pub use ccaas_contract_macros::{contract, Object};
+pub use ccaas_shim::cid::ClientIdentity;
 pub use chaincode::{
     first_rune_upper, BuildError, Builder, Contract, ContractChaincode, Returned, SYSTEM_CONTRACT,
 };
-pub use context::{ClientIdentity, Context};
+pub use context::Context;
 pub use error::Error;
 pub use value::{ArgError, Bytes, ContractValue, IntoOutcome, SchemaProblem};
 

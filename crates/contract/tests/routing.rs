@@ -105,13 +105,12 @@ impl Types {
     }
 
     #[transaction(evaluate)]
-    async fn identity(&self, ctx: &Context<'_>) -> String {
-        let id = ctx.client_identity();
-        format!(
-            "{} {}",
-            id.map(|i| i.msp_id.as_str()).unwrap_or("-"),
-            id.and_then(|i| i.certificate_pem()).is_some()
-        )
+    async fn identity(&self, ctx: &Context<'_>) -> Result<String, Error> {
+        let id = ctx.client_identity()?;
+        let pem = ctx
+            .creator()
+            .map(|c| c.id_bytes.starts_with(b"-----BEGIN CERTIFICATE-----"));
+        Ok(format!("{} {} {:?}", id.mspid(), id.id()?, pem))
     }
 
     #[transaction(evaluate)]
@@ -442,19 +441,28 @@ async fn results_are_written_as_contract_api_go_writes_them() {
 #[tokio::test]
 async fn context_has_the_client_identity_and_the_transient_data() {
     let (peer, _) = session().await;
-    // The simulator's default creator: an MSP ID and a PEM certificate.
+    // The simulator's default creator: an MSP ID and a PEM certificate,
+    // whose ID is Go's cid.GetID.
     let default = Creator::default();
+    let expected =
+        ccaas_contract::ClientIdentity::from_serialized(&default.msp_id, &default.id_bytes)
+            .and_then(|id| id.id())
+            .expect("the simulator's creator");
     assert_eq!(
         ok(&call(&peer, &["Identity"]).await),
-        format!("{} true", default.msp_id)
+        format!("{} {expected} Some(true)", default.msp_id)
     );
+    // A creator that is neither X.509 nor Idemix: the error is the answer.
     let other = Creator::new("Org2MSP", b"not a certificate".to_vec());
     let outcome = peer
         .invoke("mychannel", ["Identity"])
         .creator(other)
         .await
         .expect("transaction");
-    assert_eq!(ok(&outcome), "Org2MSP false");
+    assert!(
+        err(&outcome).starts_with("the creator's identity (MSP `Org2MSP`) is neither"),
+        "{outcome:?}"
+    );
     let outcome = peer
         .invoke("mychannel", ["Transient", "secret"])
         .transient("secret", b"s3cr3t".to_vec())

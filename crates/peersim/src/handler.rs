@@ -656,13 +656,13 @@ fn start_invoke(
         decorations: HashMap::new(),
         is_init: false,
     });
-    if input.is_init {
-        return Err(format!("execute failed: invalid invocation: chaincode '{name}' does not require initialization but called as init"));
-    }
     let not_found = format!("execute failed: invalid invocation: [channel {channel}] failed to get chaincode container info for {name}: chaincode {name} not found");
     let Some(callee) = config.world.chaincode(&name) else {
         return Err(not_found);
     };
+    if input.is_init {
+        return Err(format!("execute failed: invalid invocation: chaincode '{name}' does not require initialization but called as init"));
+    }
     // The peer sets the proposal's decorations, none for a call.
     input.decorations.clear();
     let mut start = ChaincodeMessage::for_tx(
@@ -750,7 +750,9 @@ fn answer_for(key: &TxKey, kind: i32, result: Result<Vec<u8>, Failure>) -> Chain
 /// The peer's `ParseName`: `name[:version][/channel]`.
 fn parse_name(name: &str) -> (String, Option<String>) {
     let (rest, channel) = match name.split_once('/') {
-        Some((rest, channel)) => (rest, Some(channel.to_owned())),
+        // An empty channel is the caller's, as `HandleInvokeChaincode` has it.
+        Some((rest, channel)) if !channel.is_empty() => (rest, Some(channel.to_owned())),
+        Some((rest, _)) => (rest, None),
         None => (name, None),
     };
     let name = rest.split_once(':').map(|(n, _)| n).unwrap_or(rest);
@@ -1288,5 +1290,21 @@ fn next_batch(config: &Config, tx: &mut TxContext, id: &str) -> QueryResponse {
         has_more: false,
         id: id.to_owned(),
         metadata: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_name;
+
+    #[test]
+    fn names_parse_as_the_peers_parse_name() {
+        let parsed = |n: &str| parse_name(n);
+        assert_eq!(parsed("cc"), ("cc".into(), None));
+        assert_eq!(parsed("cc/ch"), ("cc".into(), Some("ch".into())));
+        assert_eq!(parsed("cc:1.0/ch"), ("cc".into(), Some("ch".into())));
+        assert_eq!(parsed("cc:1.0"), ("cc".into(), None));
+        assert_eq!(parsed("cc/"), ("cc".into(), None));
+        assert_eq!(parsed("cc/ch/x"), ("cc".into(), Some("ch/x".into())));
     }
 }

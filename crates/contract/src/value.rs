@@ -329,9 +329,78 @@ fn parse_hex_float(s: &str, single: bool) -> Option<f64> {
     Some(value)
 }
 
-/// `[]byte`: the argument's bytes as they are, the payload as it is.
+/// `[]byte`: as a parameter the argument's bytes as they are, as a result
+/// the payload as it is, and inside JSON base64 (as Go).
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Bytes(pub Vec<u8>);
+
+/// Inside JSON (a field of an `Object`, an item of a `Vec`), base64 with
+/// padding, as Go's `encoding/json` writes and reads a `[]byte`.
+impl serde::Serialize for Bytes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&base64_encode(&self.0))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Bytes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        base64_decode(&text)
+            .map(Bytes)
+            .ok_or_else(|| serde::de::Error::custom("not base64 (standard alphabet, padded)"))
+    }
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(BASE64[(n >> shift & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Go's `base64.StdEncoding.DecodeString`, which `encoding/json` uses
+/// (it also drops `\r` and `\n`).
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let clean: Vec<u8> = text
+        .bytes()
+        .filter(|b| !matches!(b, b'\r' | b'\n'))
+        .collect();
+    if clean.len() % 4 != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(clean.len() / 4 * 3);
+    for (index, quad) in clean.chunks(4).enumerate() {
+        let last = index == clean.len() / 4 - 1;
+        let padding = quad.iter().rev().take_while(|&&b| b == b'=').count();
+        if padding > 2 || (padding > 0 && !last) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in &quad[..4 - padding] {
+            let v = BASE64.iter().position(|&a| a == c)?;
+            n = n << 6 | v as u32;
+        }
+        n <<= 6 * padding as u32;
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..3 - padding]);
+    }
+    Some(out)
+}
 
 impl From<Vec<u8>> for Bytes {
     fn from(bytes: Vec<u8>) -> Self {
@@ -650,6 +719,33 @@ mod tests {
         assert_eq!(vec![1i64, 2].to_payload(), b"[1,2]");
         let map: HashMap<String, i64> = [("b".into(), 2), ("a".into(), 1)].into();
         assert_eq!(map.to_payload(), br#"{"a":1,"b":2}"#);
+    }
+
+    #[test]
+    fn bytes_in_json_are_base64_as_go() {
+        for (raw, text) in [
+            (&b""[..], ""),
+            (b"f", "Zg=="),
+            (b"fo", "Zm8="),
+            (b"foo", "Zm9v"),
+            (b"\xff\x00\xfe", "/wD+"),
+        ] {
+            assert_eq!(
+                crate::json::to_string(&Bytes(raw.to_vec())),
+                format!("\"{text}\"")
+            );
+            assert_eq!(base64_decode(text).as_deref(), Some(raw), "{text}");
+        }
+        assert_eq!(base64_decode("Zm9v\r\nYmFy"), Some(b"foobar".to_vec()));
+        for bad in ["Zg", "Zg=", "Z===", "Zg==Zg==", "Zm9*"] {
+            assert_eq!(base64_decode(bad), None, "{bad}");
+        }
+        assert_eq!(
+            Vec::<Bytes>::from_arg(r#"["Zm9v"]"#),
+            Ok(vec![Bytes(b"foo".to_vec())])
+        );
+        // As a parameter or a result, a Bytes is the raw argument or payload.
+        assert_eq!(Bytes::from_arg("Zm9v"), Ok(Bytes(b"Zm9v".to_vec())));
     }
 
     #[test]

@@ -92,8 +92,7 @@ pub enum CompositeKeyError {
     /// A simple key starts with U+0000 (Go: "first character of the key
     /// \[...\] contains a null character which is not allowed").
     #[error(
-        "the key {key:?} starts with U+0000, which only composite keys may: \
-         build it with `create_composite_key`"
+        "invalid key {key:?}: a simple key must not start with U+0000, which marks composite keys"
     )]
     SimpleKeyInCompositeSpace {
         /// The key.

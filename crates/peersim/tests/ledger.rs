@@ -1292,6 +1292,45 @@ async fn a_chaincode_may_call_itself_on_another_channel_and_read_that_channels_s
 }
 
 #[tokio::test]
+async fn invoke_as_init_is_refused_as_for_a_chaincode_that_needs_no_init() {
+    let world = WorldState::new();
+    let (caller, mut a, _callee, _b) = two_chaincodes(&world, Duration::from_secs(10)).await;
+    let (_pending, tx) = begin(&caller, &mut a).await;
+    let spec = ChaincodeSpec {
+        chaincode_id: Some(ChaincodeId {
+            name: "callee_1.0/".into(),
+            ..Default::default()
+        }),
+        input: Some(ChaincodeInput {
+            args: vec![b"init".to_vec()],
+            decorations: Default::default(),
+            is_init: true,
+        }),
+        ..Default::default()
+    };
+    let answer = a
+        .request(&tx, MessageType::InvokeChaincode, spec.encode_to_vec())
+        .await;
+    assert_eq!(
+        error_text(&answer),
+        format!("INVOKE_CHAINCODE failed: transaction ID: {}: execute failed: invalid invocation: chaincode 'callee_1.0' does not require initialization but called as init", tx.txid)
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_invoke_chaincode_payload_is_an_unmarshal_error() {
+    let (session, mut cc, _) = ready(simulator(Profile::V2_5)).await;
+    let (_pending, tx) = begin(&session, &mut cc).await;
+    let answer = cc
+        .request(&tx, MessageType::InvokeChaincode, vec![0xff, 0xff])
+        .await;
+    assert!(error_text(&answer).starts_with(&format!(
+        "INVOKE_CHAINCODE failed: transaction ID: {}: unmarshal failed: ",
+        tx.txid
+    )));
+}
+
+#[tokio::test]
 async fn a_chaincode_whose_registration_was_refused_is_not_reachable() {
     let world = WorldState::new();
     let (caller, mut a, _) = ready(simulator(Profile::V2_5).world(world.clone())).await;

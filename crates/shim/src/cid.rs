@@ -153,7 +153,8 @@ pub enum IdFormat {
     /// Go's `cid.GetID`: `x509::SUBJECT::ISSUER` in Go's DN form, base64.
     #[default]
     Go,
-    /// Go's string before base64 (what Go chaincode sees when it decodes it).
+    /// Go's string before base64 (what Go chaincode sees when it decodes
+    /// it; bytes that are not UTF-8, from a T61String, shown as U+FFFD).
     GoDecoded,
     /// Node's `ClientIdentity.getID()`: `x509::/C=../CN=..::/C=..`.
     Node,
@@ -497,6 +498,7 @@ const PRINTABLE_STRING: u32 = 19;
 const T61_STRING: u32 = 20;
 const IA5_STRING: u32 = 22;
 const GENERAL_STRING: u32 = 27;
+const UNIVERSAL_STRING: u32 = 28;
 const BMP_STRING: u32 = 30;
 
 fn is_universal_primitive(a: &NameAttribute) -> bool {
@@ -781,13 +783,32 @@ fn java_string(a: &NameAttribute) -> Option<String> {
         // ISO-8859-1: each byte is the code point.
         T61_STRING => a.value.iter().map(|&b| char::from(b)).collect(),
         BMP_STRING => {
-            let units = a
-                .value
-                .chunks(2)
-                .map(|p| u16::from_be_bytes([p[0], p.get(1).copied().unwrap_or(0)]));
-            char::decode_utf16(units)
+            // UTF-16BE; an odd last byte decodes to U+FFFD.
+            let pairs = a.value.chunks_exact(2);
+            let odd = !pairs.remainder().is_empty();
+            let units = pairs.map(|p| u16::from_be_bytes([p[0], p[1]]));
+            let mut s: String = char::decode_utf16(units)
                 .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-                .collect()
+                .collect();
+            if odd {
+                s.push(char::REPLACEMENT_CHARACTER);
+            }
+            s
+        }
+        // UTF-32BE.
+        UNIVERSAL_STRING => {
+            let quads = a.value.chunks_exact(4);
+            let odd = !quads.remainder().is_empty();
+            let mut s: String = quads
+                .map(|q| {
+                    char::from_u32(u32::from_be_bytes([q[0], q[1], q[2], q[3]]))
+                        .unwrap_or(char::REPLACEMENT_CHARACTER)
+                })
+                .collect();
+            if odd {
+                s.push(char::REPLACEMENT_CHARACTER);
+            }
+            s
         }
         _ => return None,
     })

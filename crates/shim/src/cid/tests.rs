@@ -287,6 +287,15 @@ fn node_and_java_edge_cases() {
         java_dn(&name(attr("2.5.4.3", BMP_STRING, b"\x00Z\x00\xf6"))),
         "CN=Zö"
     );
+    // Java: T61String is ISO-8859-1, PrintableString US-ASCII (U+FFFD for
+    // anything else), an odd BMPString byte U+FFFD, UniversalString
+    // UTF-32BE; NumericString is not among its strings: hex.
+    let cn = |tag, value: &[u8]| java_dn(&name(attr("2.5.4.3", tag, value)));
+    assert_eq!(cn(T61_STRING, b"caf\xe9"), "CN=café");
+    assert_eq!(cn(PRINTABLE_STRING, b"caf\xe9"), "CN=caf\u{FFFD}");
+    assert_eq!(cn(BMP_STRING, b"\x00Z\x00"), "CN=Z\u{FFFD}");
+    assert_eq!(cn(UNIVERSAL_STRING, b"\x00\x00\x00Z"), "CN=Z");
+    assert_eq!(cn(NUMERIC_STRING, b"12"), "CN=#12023132");
     // Java: the empty name.
     assert_eq!(java_dn(&Name::default()), "");
 }

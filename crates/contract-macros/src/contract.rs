@@ -242,7 +242,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
                 &'a self,
                 ctx: &'a ::ccaas_contract::Context<'_>,
                 function: &'a str,
-                args: &'a [::std::string::String],
+                args: &'a [::std::vec::Vec<u8>],
             ) -> ::core::option::Option<#private::BoxFuture<'a, ::core::result::Result<::ccaas_contract::Returned, ::std::string::String>>>
             {
                 let _ = (ctx, args);

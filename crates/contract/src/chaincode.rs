@@ -30,13 +30,13 @@ pub trait Contract: Send + Sync + 'static {
     fn transactions(&self, components: &mut Components) -> Vec<Transaction>;
 
     /// Runs transaction `function` (its exact name) with the arguments
-    /// after the function; `None` when the contract has no such
+    /// after the function, as sent; `None` when the contract has no such
     /// transaction.
     fn call<'a>(
         &'a self,
         ctx: &'a Context<'_>,
         function: &'a str,
-        args: &'a [String],
+        args: &'a [Vec<u8>],
     ) -> Option<BoxFuture<'a, Result<Returned, String>>>;
 
     /// The `#[before]` hook.
@@ -285,7 +285,7 @@ impl ContractChaincode {
 
     /// Routes and runs one transaction.
     pub async fn dispatch(&self, stub: &Stub) -> Response {
-        let (first, params) = stub.function_and_parameters();
+        let first = stub.function_and_parameters().0;
         let (contract_name, function) = match first.rfind(':') {
             Some(i) => (&first[..i], &first[i + 1..]),
             None => (self.default.as_str(), first.as_str()),
@@ -303,7 +303,7 @@ impl ContractChaincode {
             }
         }
         let exact = first_rune_upper(function);
-        let result = match contract.call(&ctx, &exact, &params) {
+        let result = match contract.call(&ctx, &exact, stub.parameters()) {
             Some(call) => call.await,
             None => match contract.unknown(&ctx) {
                 Some(unknown) => unknown.await,
@@ -388,7 +388,7 @@ impl Contract for SystemContract {
         &'a self,
         _: &'a Context<'_>,
         function: &'a str,
-        _: &'a [String],
+        _: &'a [Vec<u8>],
     ) -> Option<BoxFuture<'a, Result<Returned, String>>> {
         (function == "GetMetadata").then(|| {
             let metadata = self.metadata.clone();

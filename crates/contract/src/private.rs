@@ -44,7 +44,7 @@ pub fn returns<R: IntoOutcome>(components: &mut Components) -> Option<Value> {
     <R::Value as ContractValue>::schema(components, false)
 }
 
-pub fn check_count(args: &[String], expected: usize) -> Result<(), String> {
+pub fn check_count(args: &[Vec<u8>], expected: usize) -> Result<(), String> {
     if args.len() < expected {
         return Err(format!(
             "incorrect number of params. Expected {expected}, received {}",
@@ -54,9 +54,9 @@ pub fn check_count(args: &[String], expected: usize) -> Result<(), String> {
     Ok(())
 }
 
-pub fn arg<T: ContractValue>(args: &[String], index: usize, name: &str) -> Result<T, String> {
-    let arg = args.get(index).map(String::as_str).unwrap_or("");
-    T::from_arg(arg).map_err(|e| {
+pub fn arg<T: ContractValue>(args: &[Vec<u8>], index: usize, name: &str) -> Result<T, String> {
+    let arg = args.get(index).map(Vec::as_slice).unwrap_or(&[]);
+    T::from_arg_bytes(arg).map_err(|e| {
         let why = match &e {
             ArgError::Schema(problems) => format!(
                 "value did not match schema:\n{}",

@@ -64,6 +64,13 @@ pub trait ContractValue: Sized + Send + Sync + 'static {
     /// Parses an argument.
     fn from_arg(arg: &str) -> Result<Self, ArgError>;
 
+    /// Parses an argument as the peer sent it: by default as text (bytes
+    /// that are not UTF-8 replaced by U+FFFD); [`Bytes`] takes them as
+    /// they are.
+    fn from_arg_bytes(arg: &[u8]) -> Result<Self, ArgError> {
+        Self::from_arg(&String::from_utf8_lossy(arg))
+    }
+
     /// The payload of a transaction that returns this.
     fn to_payload(&self) -> Vec<u8>;
 
@@ -414,6 +421,9 @@ impl ContractValue for Bytes {
     }
     fn from_arg(arg: &str) -> Result<Self, ArgError> {
         Ok(Bytes(arg.as_bytes().to_vec()))
+    }
+    fn from_arg_bytes(arg: &[u8]) -> Result<Self, ArgError> {
+        Ok(Bytes(arg.to_vec()))
     }
     fn to_payload(&self) -> Vec<u8> {
         self.0.clone()

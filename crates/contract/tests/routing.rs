@@ -362,6 +362,10 @@ async fn every_basic_type_parses_as_go() {
         ok(&call(&peer, &["Bytes", "raw <bytes>"]).await),
         "raw <bytes>"
     );
+    // Bytes that are not UTF-8 reach a Bytes parameter as sent (Go's []byte).
+    let binary: Vec<Vec<u8>> = vec![b"Bytes".to_vec(), vec![0xff, 0x00, 0xfe]];
+    let outcome = peer.invoke("mychannel", binary).await.expect("transaction");
+    assert_eq!(outcome.payload(), [0xff, 0x00, 0xfe]);
 }
 
 #[tokio::test]

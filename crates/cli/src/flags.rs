@@ -101,3 +101,64 @@ pub fn require_dir(flag: &str, dir: &Path) -> Result<(), String> {
         Err(e) => Err(format!("{flag} `{}`: {e}", dir.display())),
     }
 }
+
+/// A byte count with an optional unit, for `--max-code-bytes` and
+/// `--max-package-bytes`: `1073741824`, `512B`, `64K` or `64KiB` (1024),
+/// `512M`/`MiB`, `1G`/`GiB`, `1T`/`TiB` (powers of 1024), and `KB`, `MB`,
+/// `GB`, `TB` (powers of 1000). Units are case-insensitive.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = text.split_at(digits);
+    let usage = "expected a number of bytes with an optional unit: B, K/KiB, M/MiB, G/GiB, T/TiB (powers of 1024) or KB, MB, GB, TB (powers of 1000), e.g. `512M` or `1G`";
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size; {usage}"))?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "t" | "tib" => 1 << 40,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        _ => return Err(format!("`{text}` has an unknown unit `{unit}`; {usage}")),
+    };
+    number
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("`{text}` is more bytes than fit in 64 bits"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_bytes;
+
+    #[test]
+    fn sizes_accept_units() {
+        for (text, bytes) in [
+            ("1073741824", 1 << 30),
+            ("0", 0),
+            ("512B", 512),
+            ("64K", 64 << 10),
+            ("64KiB", 64 << 10),
+            ("64kib", 64 << 10),
+            ("512M", 512 << 20),
+            ("512MiB", 512 << 20),
+            ("1G", 1 << 30),
+            ("1GiB", 1 << 30),
+            ("2T", 2 << 40),
+            ("5KB", 5_000),
+            ("5MB", 5_000_000),
+            ("1GB", 1_000_000_000),
+            ("1TB", 1_000_000_000_000),
+            ("1 G", 1 << 30),
+        ] {
+            assert_eq!(parse_bytes(text), Ok(bytes), "{text}");
+        }
+        for bad in ["", "G", "1.5G", "-1", "1X", "1GiBs", "99999999999T"] {
+            assert!(parse_bytes(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -147,11 +147,11 @@ struct LimitArgs {
     /// Most entries in code.tar.gz (and at the package's top level).
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_entries)]
     max_entries: u64,
-    /// Most bytes code.tar.gz may expand to.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_expanded_bytes)]
+    /// Most bytes code.tar.gz may expand to (units: 512M, 1G, 1GiB, 1GB, ...).
+    #[arg(long, value_name = "BYTES", default_value = "1GiB", value_parser = flags::parse_bytes)]
     max_code_bytes: u64,
-    /// Most bytes the package may expand to at its top level.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_package_bytes)]
+    /// Most bytes the package may expand to at its top level (units as --max-code-bytes).
+    #[arg(long, value_name = "BYTES", default_value = "2GiB", value_parser = flags::parse_bytes)]
     max_package_bytes: u64,
 }
 
@@ -246,6 +246,14 @@ impl<E: std::error::Error> From<E> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // With --json, an error is a JSON document too, so that a script that
+    // reads stdout always gets one (`{"ok": false, "errors": [...]}`).
+    let json_errors = matches!(
+        &cli.command,
+        Command::Inspect { json: true, .. }
+            | Command::Validate { json: true, .. }
+            | Command::Simulate { json: true, .. }
+    );
     let result = match cli.command {
         Command::Package(args) => package_cmd(args),
         Command::Id {
@@ -284,6 +292,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(Failure(lines)) => {
+            if json_errors {
+                print_json(serde_json::json!({ "ok": false, "errors": lines }));
+            }
             for line in lines {
                 say!("ccaas: error: {line}");
             }
@@ -329,10 +340,12 @@ fn config_text(config: &Option<String>) -> Result<Option<String>, Failure> {
 
 /// `--tls-dir`, checked to be a directory before anything reads it.
 fn tls_dir_arg(peer: &PeerSettings) -> Result<Option<PathBuf>, Failure> {
-    if let Some(dir) = &peer.tls_dir {
+    // Empty counts as unset, as `CCAAS_TLS_DIR` does on the peer.
+    let dir = peer.tls_dir.clone().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = &dir {
         flags::require_dir("--tls-dir", dir).map_err(|e| Failure(vec![e]))?;
     }
-    Ok(peer.tls_dir.clone())
+    Ok(dir)
 }
 
 fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
@@ -631,7 +644,7 @@ fn inspect_cmd(path: &Path, json: bool, limits: &Limits) -> Result<ExitCode, Fai
     } else {
         out_text!(output::inspection(path, &exam));
     }
-    Ok(if exam.id.is_some() {
+    Ok(if exam.id.is_some() && exam.code_readable {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -49,7 +49,10 @@ pub fn inspection(path: &Path, exam: &Examination) -> String {
         };
         let _ = writeln!(out, "type          {dialect}");
     }
-    if exam.kind == FileKind::Package && exam.id.is_some() {
+    if exam.kind == FileKind::Package && exam.id.is_some() && !exam.code_readable {
+        let _ = writeln!(out, "code.tar.gz   unreadable (see findings)");
+    }
+    if exam.kind == FileKind::Package && exam.id.is_some() && exam.code_readable {
         let _ = writeln!(
             out,
             "code.tar.gz   {}, {}, {}",

@@ -117,6 +117,9 @@ pub struct Examination {
     pub package_bytes: u64,
     /// What code.tar.gz holds.
     pub code: CodeSummary,
+    /// Whether code.tar.gz could be read to its end: a package whose
+    /// code.tar.gz is broken still has its ID and metadata, but no code.
+    pub code_readable: bool,
     /// code.tar.gz's entries.
     pub entries: Vec<CodeEntry>,
     /// Top-level package entries the peer ignores.
@@ -139,6 +142,7 @@ impl Examination {
             metadata: None,
             package_bytes: 0,
             code: CodeSummary::default(),
+            code_readable: false,
             entries: Vec::new(),
             ignored: Vec::new(),
             connection: None,
@@ -167,7 +171,7 @@ impl Examination {
                 "dialect": m.dialect().map(Dialect::type_name),
             })),
             "package_bytes": self.id.is_some().then_some(self.package_bytes),
-            "code": self.id.is_some().then(|| json!({
+            "code": (self.id.is_some() && self.code_readable).then(|| json!({
                 "files": self.code.files,
                 "directories": self.code.dirs,
                 "bytes": self.code.bytes,
@@ -461,6 +465,15 @@ pub fn examine_package_from<R: std::io::Read>(
             } else {
                 PeerOutcome::RejectsInstall
             };
+            // A broken code.tar.gz: the top level still says which
+            // package this is (the peer's ID does not open code.tar.gz).
+            if let Some(info) = e.package_info() {
+                exam.entries = entries;
+                exam.id = Some(info.id.clone());
+                exam.package_bytes = info.package_bytes;
+                exam.ignored = info.ignored.clone();
+                exam.metadata = Some(info.metadata.clone());
+            }
             exam.error(name, crate::report::chain(&e), peer);
             return Ok(exam);
         }
@@ -469,6 +482,7 @@ pub fn examine_package_from<R: std::io::Read>(
     exam.id = Some(info.id.clone());
     exam.package_bytes = info.package_bytes;
     exam.code = info.code;
+    exam.code_readable = true;
     for name in &info.ignored {
         exam.findings.push(Finding {
             severity: Severity::Warning,

@@ -124,8 +124,10 @@ fn check_fully(path: &str, bytes: &[u8]) -> Result<(), IndexError> {
         let text = e.to_string();
         IndexError::NotJson {
             path: path.to_owned(),
-            line: e.line(),
-            column: e.column(),
+            // serde_json says column 0 at the end of the input (an empty
+            // file); we count from 1, as editors do.
+            line: e.line().max(1),
+            column: e.column().max(1),
             message: text
                 .rsplit_once(" at line ")
                 .map_or(text.clone(), |(m, _)| m.to_owned()),
@@ -584,6 +586,19 @@ mod tests {
             "couchdb/indexes/a.json",
         ] {
             assert!(locate(bad).is_err(), "{bad}");
+        }
+    }
+
+    // serde_json reports column 0 at the end of the input; we count from 1.
+    #[test]
+    fn json_error_columns_count_from_1() {
+        for (text, at) in [("", (1, 1)), ("{", (1, 1)), ("{\"index\": x}", (1, 11))] {
+            match validate("statedb/couchdb/indexes/a.json", text.as_bytes()) {
+                Err(IndexError::NotJson { line, column, .. }) => {
+                    assert_eq!((line, column), at, "{text:?}")
+                }
+                other => panic!("{text:?}: {other:?}"),
+            }
         }
     }
 

@@ -78,6 +78,18 @@ pub enum PackageError {
     /// `code.tar.gz` invalid.
     #[error(transparent)]
     Code(#[from] ArchiveError),
+    /// `code.tar.gz` cannot be read, but the package's top level can: its
+    /// ID and metadata are known (the peer computes the ID without opening
+    /// code.tar.gz), so tools can still say which package this is.
+    #[error("{source}")]
+    BrokenCode {
+        /// What the top level says: ID, metadata, sizes (the code summary
+        /// is empty).
+        info: Box<PackageInfo>,
+        /// Why code.tar.gz cannot be read.
+        #[source]
+        source: ArchiveError,
+    },
     /// The package goes past a limit.
     #[error("the package has more than {limit} {what} (the limit, reached at entry `{entry}`); refusing to read further")]
     TooLarge {
@@ -106,7 +118,20 @@ impl PackageError {
             PackageError::TooLarge { .. }
                 | PackageError::MetadataTooLarge { .. }
                 | PackageError::Code(ArchiveError::Limit { .. })
+                | PackageError::BrokenCode {
+                    source: ArchiveError::Limit { .. },
+                    ..
+                }
         )
+    }
+
+    /// The package's ID and metadata when its top level was read although
+    /// `code.tar.gz` was not ([`PackageError::BrokenCode`]).
+    pub fn package_info(&self) -> Option<&PackageInfo> {
+        match self {
+            PackageError::BrokenCode { info, .. } => Some(info),
+            _ => None,
+        }
     }
 }
 
@@ -390,9 +415,9 @@ where
                     .map_err(|e| PackageError::Corrupt(crate::report::sanitize(e)))
             });
         let hashed = tee.hashing.finish();
-        let (metadata_bytes, metadata, code_bytes, code, ignored) = parsed?;
+        let ((metadata_bytes, metadata, code_bytes, code, ignored), code_error) = parsed?;
         let (hash, count) = hashed.ok_or(PackageError::Hashing)?;
-        Ok(PackageInfo {
+        let info = PackageInfo {
             id: PackageId {
                 label: metadata.label.clone(),
                 hash,
@@ -403,17 +428,27 @@ where
             code_bytes,
             code,
             ignored,
-        })
+        };
+        match code_error {
+            None => Ok(info),
+            Some(source) => Err(PackageError::BrokenCode {
+                info: Box::new(info),
+                source,
+            }),
+        }
     })
 }
 
 type TopLevel = (Vec<u8>, Metadata, u64, CodeSummary, Vec<String>);
 
+/// The top level, and why code.tar.gz could not be read when it could not:
+/// the rest of the top level is still read, so that the ID and metadata
+/// are known.
 fn parse_top_level<R, F>(
     reader: R,
     limits: &Limits,
     mut visit_code: Option<F>,
-) -> Result<TopLevel, PackageError>
+) -> Result<(TopLevel, Option<ArchiveError>), PackageError>
 where
     R: BufRead,
     F: FnMut(&CodeEntry, &mut dyn Read) -> Result<(), ArchiveError>,
@@ -421,6 +456,7 @@ where
     let mut metadata_bytes: Option<Vec<u8>> = None;
     let mut code: Option<(u64, CodeSummary)> = None;
     let mut ignored = Vec::new();
+    let mut code_error = None;
     let mut expanded = 0u64;
     let mut count = 0u64;
     let walked = archive::each_entry(
@@ -478,7 +514,12 @@ where
                     }
                     let size = entry.size();
                     let summary = match visit_code.as_mut() {
-                        Some(visit) => archive::walk_code(&mut *entry, limits, visit)?,
+                        // The outer tar reader skips what was not read.
+                        Some(visit) => archive::walk_code(&mut *entry, limits, visit)
+                            .unwrap_or_else(|e| {
+                                code_error = Some(e);
+                                CodeSummary::default()
+                            }),
                         // Skipped unread: the tar reader moves past it.
                         None => CodeSummary::default(),
                     };
@@ -512,7 +553,10 @@ where
         hint: near(CODE_FILE),
     })?;
     let metadata = Metadata::parse(&metadata_bytes)?;
-    Ok((metadata_bytes, metadata, code_bytes, code, ignored))
+    Ok((
+        (metadata_bytes, metadata, code_bytes, code, ignored),
+        code_error,
+    ))
 }
 
 /// A writer that hashes what passes through it.
@@ -590,6 +634,25 @@ mod tests {
     }
 
     const META: &[u8] = br#"{"type":"ccaas","label":"cc"}"#;
+
+    // A broken code.tar.gz still leaves the package's ID and label known,
+    // as the peer computes the ID without opening it; the top level after
+    // it is still read.
+    #[test]
+    fn a_broken_code_tar_gz_keeps_the_id_and_metadata() -> Result {
+        let broken = &code()[..20];
+        let bytes = outer(&[
+            ("code.tar.gz", tar::EntryType::Regular, broken),
+            ("metadata.json", tar::EntryType::Regular, META),
+        ]);
+        let err = read_err(&bytes);
+        let info = err.package_info().ok_or("no package info")?;
+        assert_eq!(info.id, PackageId::of_bytes(&Label::new("cc")?, &bytes));
+        assert_eq!(info.metadata.label.as_str(), "cc");
+        assert!(err.to_string().contains("code.tar.gz"), "{err}");
+        assert!(!err.is_limit());
+        Ok(())
+    }
 
     fn read_err(bytes: &[u8]) -> PackageError {
         match read(bytes, &Limits::default(), |_, _| Ok(())) {

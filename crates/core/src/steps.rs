@@ -272,14 +272,19 @@ impl BuildSettings {
     ///
     /// let env = |name: &str| (name == "CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG").then(|| " ".into());
     /// assert_eq!(BuildSettings::from_env(env).config, None);
+    ///
+    /// // An empty or blank `CCAAS_TLS_DIR` is unset too.
+    /// let env = |name: &str| (name == "CCAAS_TLS_DIR").then(|| " ".into());
+    /// assert_eq!(BuildSettings::from_env(env).tls_dir, None);
     /// ```
     pub fn from_env(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Self {
         BuildSettings {
             config: var(crate::template::CONFIG_ENV)
                 .map(|v| v.to_string_lossy().into_owned())
                 .filter(|v| !v.trim().is_empty()),
+            // Empty or blank counts as unset, as for the other variables.
             tls_dir: var(crate::tls_files::TLS_DIR_ENV)
-                .filter(|v| !v.is_empty())
+                .filter(|v| !v.to_string_lossy().trim().is_empty())
                 .map(PathBuf::from),
             ahead_of_peer: false,
         }

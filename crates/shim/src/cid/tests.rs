@@ -6,6 +6,7 @@
 //! `AVA`), then checked once by running each (Go 1.19, Node with
 //! `@fidm/x509`, OpenJDK 17) on the same certificates (fixtures/cid/).
 
+use super::dn::*;
 use super::*;
 use crate::proposal::Creator;
 

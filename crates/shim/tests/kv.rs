@@ -117,6 +117,31 @@ async fn ckey_whoami_and_sbe() {
 
     // Org2MSP and Org1MSP, sorted, each MEMBER, 2 out of 2: the bytes Go's
     // statebased writes (derivation in statebased.rs's tests).
+    // An Idemix creator has no X.509 ID (Go: "cannot determine identity").
+    use ccaas_proto::msp::{MspRole, OrganizationUnit, SerializedIdemixIdentity};
+    use ccaas_proto::Message;
+    let idemix = SerializedIdemixIdentity {
+        ou: OrganizationUnit {
+            organizational_unit_identifier: "org1".into(),
+            ..Default::default()
+        }
+        .encode_to_vec(),
+        role: MspRole::default().encode_to_vec(),
+        ..Default::default()
+    };
+    let outcome = session
+        .invoke(CHANNEL, ["whoami"])
+        .creator(ccaas_peersim::Creator::new(
+            "IdemixOrg",
+            idemix.encode_to_vec(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.response().map(|r| r.message.as_str()),
+        Some("the creator (MSP `IdemixOrg`) is an Idemix identity, without an X.509 certificate: an ID needs one")
+    );
+
     // The peer keeps metadata only of a key that exists.
     assert_eq!(call(&session, &["put", "sbe", "guarded"]).await, "OK");
     let policy = call(&session, &["sbe", "Org2MSP", "Org1MSP"]).await;

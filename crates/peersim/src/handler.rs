@@ -3,9 +3,9 @@
 //! transaction contexts, the one-request-per-transaction rule, the query
 //! iterators, and the write sets committed on success.
 
-use crate::couch::Query;
+use crate::couch::{go_json, Query};
 use crate::proposal::uuid;
-use crate::session::{Config, Registration, SessionError, StreamEnd, TxOutcome};
+use crate::session::{Config, Registration, SessionError, StateDatabase, StreamEnd, TxOutcome};
 use crate::transport::Transport;
 use crate::world::{CommitInfo, KeyWrite, Metadata, ValueWrite, WriteSet};
 use ccaas_proto::common::{ChannelHeader, Header, SignatureHeader};
@@ -872,6 +872,7 @@ fn write_value(
         check_access(config, key, tx, collection, Access::Write)?;
     }
     tx.sim.check_write(&key.txid)?;
+    validate_key_value(config, state_key, &value)?;
     let write = if value.is_empty() {
         ValueWrite::Delete
     } else {
@@ -897,6 +898,7 @@ fn purge(
     init_guard(tx)?;
     check_access(config, key, tx, collection, Access::Write)?;
     tx.sim.check_write(&key.txid)?;
+    validate_key_value(config, state_key, &[])?;
     tx.sim
         .entry(&config.chaincode_name, collection, state_key)
         .value = Some(ValueWrite::Purge);
@@ -921,6 +923,7 @@ fn write_metadata(
         check_access(config, key, tx, collection, Access::Write)?;
     }
     tx.sim.check_write(&key.txid)?;
+    validate_key_value(config, state_key, &[])?;
     tx.sim
         .entry(&config.chaincode_name, collection, state_key)
         .metadata = Some(Metadata::from([(entry.metakey, entry.value)]));
@@ -937,17 +940,15 @@ fn read_value(
 ) -> Result<Vec<u8>, Failure> {
     let namespace = &config.chaincode_name;
     if collection.is_empty() {
-        return Ok(config
-            .world
-            .get(&key.channel, namespace, state_key)
-            .unwrap_or_default());
+        let value = config.world.get(&key.channel, namespace, state_key);
+        return Ok(stored(config, value.unwrap_or_default()));
     }
     init_guard(tx)?;
     check_access(config, key, tx, collection, Access::Read)?;
-    Ok(config
+    let value = config
         .world
-        .get_private(&key.channel, namespace, collection, state_key)
-        .unwrap_or_default())
+        .get_private(&key.channel, namespace, collection, state_key);
+    Ok(stored(config, value.unwrap_or_default()))
 }
 
 /// The page size of a request's `QueryMetadata`, when it asks for
@@ -975,13 +976,65 @@ fn total_limit(config: &Config, meta: &Option<QueryMetadata>) -> u32 {
     }
 }
 
-fn kv_bytes(namespace: &str, key: String, value: Vec<u8>) -> Vec<u8> {
+fn kv_bytes(config: &Config, key: String, value: Vec<u8>) -> Vec<u8> {
     Kv {
-        namespace: namespace.to_owned(),
+        namespace: config.chaincode_name.clone(),
         key,
-        value,
+        value: stored(config, value),
     }
     .encode_to_vec()
+}
+
+/// A value as the state database gives it back: CouchDB re-marshals a JSON
+/// object (`couchDocToKeyValue`: compact, keys sorted); otherwise the
+/// bytes as written.
+fn stored(config: &Config, value: Vec<u8>) -> Vec<u8> {
+    if config.state_database != StateDatabase::CouchDb {
+        return value;
+    }
+    match serde_json::from_slice::<serde_json::Value>(&value) {
+        Ok(json @ serde_json::Value::Object(_)) => go_json(&json).into_bytes(),
+        _ => value,
+    }
+}
+
+/// The state database's `ValidateKeyValue`, run by every write after the
+/// simulator's own checks (LevelDB only needs UTF-8 keys, which protobuf
+/// strings are).
+fn validate_key_value(config: &Config, key: &str, value: &[u8]) -> Result<(), Failure> {
+    if config.state_database != StateDatabase::CouchDb {
+        return Ok(());
+    }
+    if key.starts_with('_') {
+        return Err(format!("invalid key [{key}], cannot begin with \"_\""));
+    }
+    if key.is_empty() {
+        return Err("invalid key. Empty string is not supported as a key by couchdb".into());
+    }
+    if let Ok(serde_json::Value::Object(fields)) =
+        serde_json::from_slice::<serde_json::Value>(value)
+    {
+        if let Some(field) = fields
+            .keys()
+            .find(|f| f.as_str() == "~version" || f.starts_with('_'))
+        {
+            return Err(format!(
+                "field [{field}] is not valid for the CouchDB state database"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses rich queries on a LevelDB state database, as the peer does.
+fn rich_queries_served(config: &Config, paginated: bool) -> Result<(), Failure> {
+    match config.state_database {
+        StateDatabase::LevelDb if paginated => {
+            Err("ExecuteQueryWithMetadata not supported for leveldb".into())
+        }
+        StateDatabase::LevelDb => Err("ExecuteQuery not supported for leveldb".into()),
+        _ => Ok(()),
+    }
 }
 
 /// Opens an iterator over `rows` and answers its first batch.
@@ -1097,7 +1150,7 @@ fn serve(
                         &req.end_key,
                     )
                     .into_iter()
-                    .map(|(k, v)| kv_bytes(namespace, k, v))
+                    .map(|(k, v)| kv_bytes(config, k, v))
                     .collect();
                 return Ok(open_iterator(config, tx, rows, limit));
             }
@@ -1114,7 +1167,7 @@ fn serve(
                 let page: Vec<Vec<u8>> = rows
                     .by_ref()
                     .take(limit as usize)
-                    .map(|(k, v)| kv_bytes(namespace, k, v))
+                    .map(|(k, v)| kv_bytes(config, k, v))
                     .collect();
                 // LevelDB's bookmark: the key after the page, or none.
                 let bookmark = rows.next().map(|(k, _)| k).unwrap_or_default();
@@ -1123,7 +1176,7 @@ fn serve(
             let rows = world
                 .range(&key.channel, namespace, &req.start_key, &req.end_key)
                 .into_iter()
-                .map(|(k, v)| kv_bytes(namespace, k, v))
+                .map(|(k, v)| kv_bytes(config, k, v))
                 .collect();
             Ok(open_iterator(config, tx, rows, limit))
         }
@@ -1135,18 +1188,20 @@ fn serve(
                 init_guard(tx)?;
                 check_access(config, key, tx, &req.collection, Access::Read)?;
                 tx.sim.before_private_query(&key.txid)?;
+                rich_queries_served(config, false)?;
                 let query = Query::parse(&req.query).map_err(|e| e.to_string())?;
                 let docs = world.collection(&key.channel, namespace, &req.collection);
                 let page = query.run(docs, "", 0).map_err(|e| e.to_string())?;
                 let rows = page
                     .records
                     .into_iter()
-                    .map(|(k, v)| kv_bytes(namespace, k, v))
+                    .map(|(k, v)| kv_bytes(config, k, v))
                     .collect();
                 return Ok(open_iterator(config, tx, rows, limit));
             }
             if let Some(meta) = meta.as_ref().filter(|_| is_paginated(&meta)) {
                 tx.sim.before_paginated(&key.txid)?;
+                rich_queries_served(config, true)?;
                 let query = Query::parse(&req.query).map_err(|e| e.to_string())?;
                 let page_size = usize::try_from(meta.page_size.max(0)).unwrap_or(0);
                 let docs = world.namespace(&key.channel, namespace);
@@ -1157,17 +1212,18 @@ fn serve(
                     .records
                     .into_iter()
                     .take(limit as usize)
-                    .map(|(k, v)| kv_bytes(namespace, k, v))
+                    .map(|(k, v)| kv_bytes(config, k, v))
                     .collect();
                 return Ok(page_response(rows, page.bookmark));
             }
+            rich_queries_served(config, false)?;
             let query = Query::parse(&req.query).map_err(|e| e.to_string())?;
             let docs = world.namespace(&key.channel, namespace);
             let page = query.run(docs, "", 0).map_err(|e| e.to_string())?;
             let rows = page
                 .records
                 .into_iter()
-                .map(|(k, v)| kv_bytes(namespace, k, v))
+                .map(|(k, v)| kv_bytes(config, k, v))
                 .collect();
             Ok(open_iterator(config, tx, rows, limit))
         }
@@ -1212,6 +1268,7 @@ fn serve(
                     } else {
                         world.get_private(&key.channel, namespace, &req.collection, k)
                     }
+                    .map(|v| stored(config, v))
                     .unwrap_or_default()
                 })
                 .collect();

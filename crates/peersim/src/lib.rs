@@ -221,6 +221,11 @@
 //!   in a transaction that wrote, and writes refused after it, with the
 //!   peer's texts. Queries on private data likewise need a read-only
 //!   transaction, and ignore pagination (the page size still caps them).
+//! - The state database: by default values read back as written and rich
+//!   queries are served; [`StateDatabase::CouchDb`] adds CouchDB's rules
+//!   (keys and JSON fields it refuses, JSON read back re-marshalled) and
+//!   [`StateDatabase::LevelDb`] refuses rich queries, each as a peer on
+//!   that database does.
 //! - Not simulated: endorsement and validation (nothing is checked
 //!   against a key's endorsement policy or a collection's endorsement
 //!   policy; collection access is member-only or open, by MSP ID), channel
@@ -298,7 +303,7 @@ pub use probe::{ProbeOptions, ProbeReport};
 pub use proposal::Creator;
 pub use session::{
     Config, Invocation, PendingTx, Profile, Registration, Session, SessionError, Simulator,
-    StreamEnd, TxOutcome, DEFAULT_READY_PARAMS,
+    StateDatabase, StreamEnd, TxOutcome, DEFAULT_READY_PARAMS,
 };
 pub use transport::{ChaincodeEnd, Transport};
 pub use world::{Metadata, WorldState, VALIDATION_PARAMETER};

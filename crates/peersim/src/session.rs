@@ -62,6 +62,26 @@ impl std::str::FromStr for Profile {
     }
 }
 
+/// Which state database the simulated peer keeps its world state in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StateDatabase {
+    /// For unit tests (the default): values read back byte for byte as
+    /// written, as LevelDB keeps them, and rich queries served as CouchDB
+    /// would; neither database's key or value rules.
+    #[default]
+    Lenient,
+    /// LevelDB, as a peer with `stateDatabase: goleveldb`: rich queries
+    /// fail as they do there ("ExecuteQuery not supported for leveldb").
+    LevelDb,
+    /// CouchDB, as a peer with `stateDatabase: CouchDB`: writes refused as
+    /// CouchDB's `ValidateKeyValue` refuses them (keys empty or starting
+    /// with `_`, JSON objects with a `_` field or `~version`), and JSON
+    /// object values read back as CouchDB gives them to the peer
+    /// (re-marshalled by Go: compact, keys sorted), by gets, ranges and
+    /// queries alike.
+    CouchDb,
+}
+
 /// The peer's `chaincode.runtimeParams` defaults: true/1000/true/1000.
 pub const DEFAULT_READY_PARAMS: ChaincodeAdditionalParams = ChaincodeAdditionalParams {
     use_write_batch: true,
@@ -110,6 +130,8 @@ pub struct Config {
     /// access permission on privatedata ..."). Other collections let every
     /// creator read and write.
     pub collection_members: BTreeMap<String, BTreeSet<String>>,
+    /// The state database's rules: [`StateDatabase::Lenient`] by default.
+    pub state_database: StateDatabase,
 }
 
 /// A simulated peer: its configuration and the ways to open a session.
@@ -142,6 +164,7 @@ impl Simulator {
                 default_creator: Creator::default(),
                 collections: None,
                 collection_members: BTreeMap::new(),
+                state_database: StateDatabase::Lenient,
             },
         }
     }
@@ -219,6 +242,12 @@ impl Simulator {
         S: Into<String>,
     {
         self.config.collections = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Plays a peer with this state database (see [`StateDatabase`]).
+    pub fn state_database(mut self, database: StateDatabase) -> Self {
+        self.config.state_database = database;
         self
     }
 

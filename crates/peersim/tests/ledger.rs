@@ -10,7 +10,8 @@
 mod common;
 
 use ccaas_peersim::{
-    Creator, Profile, Session, Simulator, Transport, WorldState, VALIDATION_PARAMETER,
+    Creator, Profile, Session, Simulator, StateDatabase, Transport, WorldState,
+    VALIDATION_PARAMETER,
 };
 use ccaas_proto::queryresult::{KeyModification, Kv};
 use ccaas_proto::{
@@ -970,6 +971,106 @@ async fn a_malformed_rich_query_is_an_error_that_says_why() {
         )
         .await;
     assert!(error_text(&answer).contains("the query is not valid JSON"));
+}
+
+// ---- State databases ----
+
+#[tokio::test]
+async fn by_default_values_read_back_byte_for_byte() {
+    let (session, mut cc, _) = ready(simulator(Profile::V2_5)).await;
+    session.put_state(CHANNEL, "k", r#"{"b": 1, "a": 2}"#);
+    let (_pending, tx) = begin(&session, &mut cc).await;
+    let got = cc.request(&tx, MessageType::GetState, get("", "k")).await;
+    assert_eq!(ok(&got), br#"{"b": 1, "a": 2}"#);
+}
+
+#[tokio::test]
+async fn couchdb_gives_json_objects_back_re_marshalled_and_other_bytes_as_written() {
+    let sim = simulator(Profile::V2_5).state_database(StateDatabase::CouchDb);
+    let (session, mut cc, _) = ready(sim).await;
+    session.put_state(CHANNEL, "j", r#"{"b": 1, "a": "<2>"}"#);
+    session.put_state(CHANNEL, "n", "[3, 1]");
+    session.put_private_data(CHANNEL, COLL, "p", r#"{"z":0,"y":1}"#);
+    let (_pending, tx) = begin(&session, &mut cc).await;
+    let canonical = r#"{"a":"\u003c2\u003e","b":1}"#;
+    let got = cc.request(&tx, MessageType::GetState, get("", "j")).await;
+    assert_eq!(ok(&got), canonical.as_bytes());
+    let got = cc.request(&tx, MessageType::GetState, get("", "n")).await;
+    assert_eq!(ok(&got), b"[3, 1]");
+    let r = query(
+        &cc.request(&tx, MessageType::GetStateByRange, range("", "", "", None))
+            .await,
+    );
+    assert_eq!(
+        kvs(&r),
+        [
+            ("j".into(), canonical.into()),
+            ("n".into(), "[3, 1]".into())
+        ]
+    );
+    let got = cc.request(&tx, MessageType::GetState, get(COLL, "p")).await;
+    assert_eq!(ok(&got), br#"{"y":1,"z":0}"#);
+}
+
+#[tokio::test]
+async fn couchdb_refuses_the_keys_and_values_its_validate_key_value_refuses() {
+    let sim = simulator(Profile::V2_5).state_database(StateDatabase::CouchDb);
+    let (session, mut cc, _) = ready(sim).await;
+    let (_pending, tx) = begin(&session, &mut cc).await;
+    for (key, value, why) in [
+        (
+            "_design",
+            &b"v"[..],
+            r#"invalid key [_design], cannot begin with "_""#,
+        ),
+        (
+            "",
+            b"v",
+            "invalid key. Empty string is not supported as a key by couchdb",
+        ),
+        (
+            "k",
+            br#"{"_id":"x"}"#,
+            "field [_id] is not valid for the CouchDB state database",
+        ),
+        (
+            "k",
+            br#"{"~version":"x"}"#,
+            "field [~version] is not valid for the CouchDB state database",
+        ),
+    ] {
+        let answer = cc
+            .request(&tx, MessageType::PutState, put("", key, value))
+            .await;
+        assert_eq!(
+            error_text(&answer),
+            format!("PUT_STATE failed: transaction ID: {}: {why}", tx.txid)
+        );
+    }
+    ok(&cc
+        .request(&tx, MessageType::PutState, put("", "k", br#"{"a_b":1}"#))
+        .await);
+}
+
+#[tokio::test]
+async fn leveldb_refuses_rich_queries_as_the_peer_does() {
+    let sim = simulator(Profile::V2_5).state_database(StateDatabase::LevelDb);
+    let (session, mut cc, _) = ready(sim).await;
+    let (_pending, tx) = begin(&session, &mut cc).await;
+    let q = r#"{"selector":{}}"#;
+    let plain = cc
+        .request(&tx, MessageType::GetQueryResult, rich("", q, None))
+        .await;
+    assert!(error_text(&plain).ends_with(": ExecuteQuery not supported for leveldb"));
+    let paged = cc
+        .request(&tx, MessageType::GetQueryResult, rich("", q, Some((5, ""))))
+        .await;
+    assert!(error_text(&paged).ends_with(": ExecuteQueryWithMetadata not supported for leveldb"));
+    // Ranges are LevelDB's own.
+    query(
+        &cc.request(&tx, MessageType::GetStateByRange, range("", "", "", None))
+            .await,
+    );
 }
 
 // ---- Chaincode to chaincode ----

@@ -693,7 +693,8 @@ pub async fn run(config: &LoadConfig) -> Result<Report, LoadError> {
     if config.in_flight == 0 {
         return Err(LoadError::Zero { what: "in flight" });
     }
-    let world = WorldState::new();
+    // No history: every write of a long run would stay in memory.
+    let world = WorldState::without_history();
     let simulator = Simulator::new(config.package_id.clone())
         .world(world.clone())
         .startup_timeout(config.startup_timeout);

@@ -14,6 +14,9 @@
 //! txid), and answers the total length of the values read, in decimal
 //! (absent keys count 0). KEY defaults to `bench`; R and W go up to 10000,
 //! V up to 16777216. `benches/node-kv` has the same function.
+//!
+//! `KV_WORKER_THREADS=1` serves on one thread (tokio's current-thread
+//! runtime), N > 1 on N worker threads; unset, one per core.
 //! `ckey OBJECTTYPE ATTR...` -> puts that composite key with value "1",
 //! answers the key hex-encoded; `whoami` -> JSON `{"id": ..., "mspid": ...,
 //! "attrs": {...}}` of the creator (the ID in Go's format, the Fabric CA
@@ -201,13 +204,52 @@ impl Chaincode for Kv {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    ccaas_shim::logging::init();
-    let served = match ChaincodeServer::from_env(Kv) {
-        Ok(server) => server.serve().await,
-        Err(e) => Err(e),
+/// The runtime `KV_WORKER_THREADS` asks for: `1` runs everything on the
+/// main thread (tokio's current-thread runtime: no cross-thread wake-ups,
+/// the cheapest per transaction); N > 1 that many worker threads; unset,
+/// one worker per core (tokio's default).
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    let threads = match std::env::var("KV_WORKER_THREADS") {
+        Err(_) => None,
+        Ok(text) => match text.parse::<usize>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                return Err(format!(
+                    "KV_WORKER_THREADS: expected a number of threads from 1, found `{text}`"
+                ))
+            }
+        },
     };
+    let mut builder = match threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
+fn main() -> ExitCode {
+    ccaas_shim::logging::init();
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::error!("kv: error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let served = runtime.block_on(async {
+        match ChaincodeServer::from_env(Kv) {
+            Ok(server) => server.serve().await,
+            Err(e) => Err(e),
+        }
+    });
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -420,12 +420,12 @@ async fn execute<C: Chaincode>(
     link: Arc<StreamLink>,
     limiter: Arc<Semaphore>,
     kind: MessageType,
-    message: ChaincodeMessage,
+    mut message: ChaincodeMessage,
 ) {
     let Ok(_permit) = limiter.acquire_owned().await else {
         return;
     };
-    let answer = match prepare(&link, &message) {
+    let answer = match prepare(&link, &mut message) {
         Err(text) => {
             warn!("refusing the transaction: {text}");
             error_message(&message, &text)
@@ -472,13 +472,13 @@ async fn execute<C: Chaincode>(
     }
 }
 
-fn prepare(link: &Arc<StreamLink>, message: &ChaincodeMessage) -> Result<TxContext, String> {
+/// The transaction's context; the proposal moves out of `message` (only
+/// its channel and txid are needed for the answer).
+fn prepare(link: &Arc<StreamLink>, message: &mut ChaincodeMessage) -> Result<TxContext, String> {
     let input = ChaincodeInput::decode(message.payload.as_slice())
         .map_err(|e| format!("the transaction's payload is not a valid `ChaincodeInput`: {e}"))?;
-    let proposal = match &message.proposal {
-        Some(signed) => {
-            Some(Decoded::new(signed.clone()).map_err(|e| crate::chaincode::error_chain(&e))?)
-        }
+    let proposal = match message.proposal.take() {
+        Some(signed) => Some(Decoded::new(signed).map_err(|e| crate::chaincode::error_chain(&e))?),
         None => None,
     };
     Ok(TxContext::new(

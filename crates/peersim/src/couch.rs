@@ -134,6 +134,15 @@ pub enum QueryError {
     /// `bookmark` is not a string.
     #[error("`bookmark` must be a string")]
     BadBookmark,
+    /// A bookmark this simulator did not make (CouchDB: "Invalid
+    /// bookmark value").
+    #[error(
+        "invalid bookmark value `{found}` (pass the bookmark of the previous page's response)"
+    )]
+    InvalidBookmark {
+        /// The bookmark given.
+        found: String,
+    },
 }
 
 /// A selector condition on one field path.
@@ -316,7 +325,9 @@ impl Query {
         } else if bookmark == "nil" {
             hits.len()
         } else {
-            let last = decode_bookmark(bookmark).ok_or(QueryError::BadBookmark)?;
+            let last = decode_bookmark(bookmark).ok_or_else(|| QueryError::InvalidBookmark {
+                found: bookmark.to_owned(),
+            })?;
             match hits.iter().position(|h| h.0 == last) {
                 Some(i) => i + 1,
                 // The bookmarked document no longer matches: resume after
@@ -945,6 +956,13 @@ mod tests {
         let third = q.run(docs(), &second.bookmark, 3).unwrap();
         assert!(third.records.is_empty());
         assert_eq!(third.bookmark, "nil");
+        let err = q.run(docs(), "g1AAAA", 3).unwrap_err();
+        assert_eq!(
+            err,
+            QueryError::InvalidBookmark {
+                found: "g1AAAA".into()
+            }
+        );
         // The query's own bookmark is used when the request has none.
         let own = format!(
             r#"{{"selector":{{"size":{{"$gt":0}}}},"sort":[{{"size":"desc"}}],"bookmark":"{}"}}"#,

@@ -101,6 +101,8 @@ pub mod value;
 pub mod __private;
 
 pub use ccaas_contract_macros::{contract, Object};
+/// The chaincode server and the raw stub this crate runs on.
+pub use ccaas_shim as shim;
 pub use ccaas_shim::cid::ClientIdentity;
 pub use chaincode::{
     first_rune_upper, BuildError, Builder, Contract, ContractChaincode, Returned, SYSTEM_CONTRACT,

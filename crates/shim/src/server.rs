@@ -310,6 +310,9 @@ impl<C: Chaincode> BoundServer<C> {
             result = &mut serving => return result.map_err(ServerError::Transport),
             () = &mut signal => {}
         }
+        // Streams learn first, so that no transaction is started after the
+        // line below says none will be.
+        let _ = shutdown_tx.send(true);
         info!(grace = ?config.shutdown_grace, "shutting down: no new streams; transactions in flight may finish");
         health
             .set_not_serving::<ConnectServer<StreamHandler<C>>>()
@@ -317,7 +320,6 @@ impl<C: Chaincode> BoundServer<C> {
         health
             .set_service_status("", tonic_health::ServingStatus::NotServing)
             .await;
-        let _ = shutdown_tx.send(true);
         match tokio::time::timeout(config.shutdown_grace, &mut serving).await {
             Ok(result) => result.map_err(ServerError::Transport)?,
             Err(_) => {

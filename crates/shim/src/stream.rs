@@ -1,7 +1,7 @@
 //! One peer's Connect stream: registration, then transactions, each its own
 //! task, and the routing of the peer's answers to the requests waiting for
 //! them. Transport-independent: the gRPC server and the in-process mode both
-//! run [`run`].
+//! run `run`.
 //!
 //! The state that matters lives here and nowhere else: the map of requests
 //! waiting for an answer, keyed by channel and txid. When the stream ends the
@@ -271,6 +271,16 @@ where
             break StreamEnd::Shutdown;
         }
         tokio::select! {
+            // Shutdown first: a transaction that arrives with it is refused.
+            biased;
+            changed = shutdown.changed(), if !draining => {
+                if changed.is_err() || *shutdown.borrow() {
+                    draining = true;
+                    if !running.is_empty() {
+                        info!(transactions = running.len(), "shutting down: waiting for the transactions in flight");
+                    }
+                }
+            }
             message = inbound.next() => {
                 let message = match message {
                     None => break StreamEnd::PeerClosed,
@@ -362,14 +372,6 @@ where
                      queryinstalled`. Still waiting: the peer may be slow",
                     config.package_id
                 );
-            }
-            changed = shutdown.changed(), if !draining => {
-                if changed.is_err() || *shutdown.borrow() {
-                    draining = true;
-                    if !running.is_empty() {
-                        info!(transactions = running.len(), "shutting down: waiting for the transactions in flight");
-                    }
-                }
             }
         }
     };

@@ -37,6 +37,9 @@ pub struct Kv {
     pub child: Child,
     pub address: Option<SocketAddr>,
     pub stderr: Arc<Mutex<Vec<String>>>,
+    /// The thread reading stderr: joined once the process has exited, so
+    /// every line it printed is in `stderr`.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Kv {
@@ -58,7 +61,7 @@ impl Kv {
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let lines = Arc::clone(&stderr);
         let pipe = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines() {
                 let Ok(line) = line else { break };
                 lines.lock().unwrap().push(line);
@@ -68,6 +71,7 @@ impl Kv {
             child,
             address: None,
             stderr,
+            reader: Some(reader),
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
@@ -131,6 +135,10 @@ impl Kv {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                // The pipe is closed: the reader ends once it has read all.
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
                 return Some(status);
             }
             if Instant::now() > deadline {

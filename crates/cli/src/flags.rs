@@ -131,6 +131,45 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is more bytes than fit in 64 bits"))
 }
 
+/// Whether `path` is `-`: standard input (or, for `-o`, standard output).
+pub fn is_dash(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+static STDIN_TAKEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Claims standard input for `flag` (`-`): only one argument can read it.
+pub fn claim_stdin(flag: &str) -> Result<(), String> {
+    if STDIN_TAKEN.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return Err(format!(
+            "{flag} -: standard input is already read for another argument; give `-` to one argument only"
+        ));
+    }
+    Ok(())
+}
+
+/// The contents of `path` for `flag`, at most `limit` bytes; `-` reads
+/// standard input. Errors name the flag.
+pub fn read_input(flag: &str, path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    if !is_dash(path) {
+        return ccaas_core::fs::read_limited(path, limit)
+            .map_err(|e| format!("{flag}: {}", chain(&e)));
+    }
+    claim_stdin(flag)?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::io::stdin().lock(), limit + 1),
+        &mut bytes,
+    )
+    .map_err(|e| format!("{flag} -: cannot read standard input: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "{flag} -: standard input is larger than {limit} bytes (the limit for this input)"
+        ));
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_bytes;

@@ -307,12 +307,8 @@ fn config_text(config: &Option<String>) -> Result<Option<String>, Failure> {
     let text = match config.as_deref() {
         Some(at) if at.starts_with('@') => {
             let path = Path::new(&at[1..]);
-            let bytes = ccaas_core::fs::read_limited(path, 1024 * 1024).map_err(|e| {
-                Failure(vec![format!(
-                    "--config {at}: {}",
-                    ccaas_core::report::chain(&e)
-                )])
-            })?;
+            let bytes = flags::read_input(&format!("--config {at}"), path, 1024 * 1024)
+                .map_err(|e| Failure(vec![e]))?;
             Some(String::from_utf8_lossy(&bytes).into_owned())
         }
         other => other.map(str::to_owned),
@@ -377,11 +373,26 @@ fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
             flags::require_dir(flag, dir).map_err(refuse)?;
         }
     }
+    // `-` is standard input, for one file flag at most.
+    let dashed: Vec<&str> = given
+        .iter()
+        .chain([&given_file("--server-cert", &args.server.server_cert)])
+        .filter(|g| g.file.as_deref().is_some_and(flags::is_dash))
+        .map(|g| g.flag)
+        .collect();
+    if dashed.len() > 1 {
+        return Err(refuse(format!(
+            "`-` (standard input) is given to {}; only one of them can read it",
+            dashed.join(" and ")
+        )));
+    }
     let connection_json = match (&args.connection, &args.address) {
-        (Some(path), _) => {
-            ccaas_core::fs::read_limited(path, ccaas_core::connection::MAX_CONNECTION_BYTES)
-                .map_err(|e| refuse(flags::fs_problem(&given, &e)))?
-        }
+        (Some(path), _) => flags::read_input(
+            "--connection",
+            path,
+            ccaas_core::connection::MAX_CONNECTION_BYTES,
+        )
+        .map_err(refuse)?,
         (None, Some(address)) => ConnectionFields {
             address: address.clone(),
             dial_timeout: args.dial_timeout.clone(),
@@ -390,8 +401,14 @@ fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
             client_key: args.client_key.clone(),
             domain: args.domain.clone(),
         }
-        .to_json()
-        .map_err(|e| refuse(flags::fs_problem(&given, &e)))?,
+        .to_json_with(|path| {
+            let flag = given
+                .iter()
+                .find(|g| g.file.as_deref() == Some(path))
+                .map_or("--tls-root-cert", |g| g.flag);
+            flags::read_input(flag, path, ccaas_core::tls_files::MAX_TLS_FILE_BYTES)
+        })
+        .map_err(refuse)?,
         (None, None) => {
             return Err(Failure(vec![
                 "give --connection FILE or --address HOST:PORT".into(),
@@ -567,13 +584,12 @@ fn read_server_cert(server: &ServerCert) -> Result<Option<String>, Failure> {
     let Some(path) = &server.server_cert else {
         return Ok(None);
     };
-    let bytes = ccaas_core::fs::read_limited(path, ccaas_core::tls_files::MAX_TLS_FILE_BYTES)
-        .map_err(|e| {
-            Failure(vec![format!(
-                "--server-cert: {}",
-                ccaas_core::report::chain(&e)
-            )])
-        })?;
+    let bytes = flags::read_input(
+        "--server-cert",
+        path,
+        ccaas_core::tls_files::MAX_TLS_FILE_BYTES,
+    )
+    .map_err(|e| Failure(vec![e]))?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
     if ccaas_core::pem::contains_private_key(&text) {
         return Err(Failure(vec![format!(
@@ -638,7 +654,12 @@ fn inspect_cmd(path: &Path, json: bool, limits: &Limits) -> Result<ExitCode, Fai
         limits: *limits,
         ..ExamineOptions::default()
     };
-    let exam = examine::examine_package(path, &options)?;
+    let exam = if flags::is_dash(path) {
+        flags::claim_stdin("PACKAGE").map_err(|e| Failure(vec![e]))?;
+        examine::examine_package_from(std::io::stdin().lock(), "-", &options)?
+    } else {
+        examine::examine_package(path, &options)?
+    };
     if json {
         print_json(exam.to_json());
     } else {
@@ -665,7 +686,12 @@ fn validate_cmd(
         limits: *limits,
         server_cert,
     };
-    let exam = examine::examine_file(path, &options)?;
+    let exam = if flags::is_dash(path) {
+        flags::claim_stdin("FILE").map_err(|e| Failure(vec![e]))?;
+        examine::examine_from(std::io::stdin().lock(), "-", &options)?
+    } else {
+        examine::examine_file(path, &options)?
+    };
     if json {
         print_json(exam.to_json());
     } else {
@@ -713,6 +739,26 @@ fn simulate_cmd(
     tls_dir_arg(peer)?;
     let sample_dir;
     let path = match package {
+        // Standard input: the builders need a file, as on a peer.
+        Some(p) if flags::is_dash(p) => {
+            flags::claim_stdin("PACKAGE").map_err(|e| Failure(vec![e]))?;
+            sample_dir = tempfile::tempdir()?;
+            let path = sample_dir.path().join("package.tgz");
+            let mut file = std::fs::File::create(&path)
+                .map_err(|e| ccaas_core::fs::FsError::io("create", &path, e))?;
+            let limit = limits.max_package_bytes;
+            let copied = std::io::copy(
+                &mut std::io::Read::take(std::io::stdin().lock(), limit + 1),
+                &mut file,
+            )
+            .map_err(|e| Failure(vec![format!("PACKAGE -: cannot read standard input: {e}")]))?;
+            if copied > limit {
+                return Err(Failure(vec![format!(
+                    "PACKAGE -: standard input is larger than {limit} bytes (--max-package-bytes)"
+                )]));
+            }
+            path
+        }
         Some(p) => p.to_owned(),
         None => {
             sample_dir = tempfile::tempdir()?;

@@ -250,3 +250,258 @@ fn validate_json_prints_json_also_on_errors() {
         assert!(run.stderr.contains(first), "{args:?}: {}", run.stderr);
     }
 }
+
+// ---- (h) `-` is standard input for every file argument, `-o -` stdout ----
+
+const CONFIG: &str = r#"{"peername":"peer0"}"#;
+
+fn fixture_bytes(rel: &str) -> Vec<u8> {
+    std::fs::read(repo_root().join("fixtures").join(rel)).unwrap()
+}
+
+fn sample_id() -> String {
+    format!("basic_1.0:{}", sha256_hex(&sample()))
+}
+
+#[test]
+fn every_command_reads_a_package_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = fixture_bytes("sample/basic_1.0.tgz");
+    let id = sample_id();
+    let run = ccaas(dir.path(), &["id", "-"], &pkg, &[]);
+    expect(&run, 0, &[&id], &[]);
+    let run = ccaas(dir.path(), &["inspect", "-"], &pkg, &[]);
+    expect(
+        &run,
+        0,
+        &["file          -\n", &format!("package ID    {id}\n")],
+        &[],
+    );
+    let run = ccaas(
+        dir.path(),
+        &["validate", "-", "--config", CONFIG],
+        &pkg,
+        &[],
+    );
+    expect(
+        &run,
+        0,
+        &[&format!(
+            "-: package (package ID {id}): 0 errors, 0 warnings: installs with this builder"
+        )],
+        &[],
+    );
+    let run = ccaas(
+        dir.path(),
+        &["simulate", "-", "--config", CONFIG],
+        &pkg,
+        &[],
+    );
+    expect(
+        &run,
+        0,
+        &[&format!(
+            "OK: installed; start the chaincode server with CHAINCODE_ID={id}"
+        )],
+        &[],
+    );
+    // A connection.json and a metadata.json on stdin are told apart by content.
+    let run = ccaas(
+        dir.path(),
+        &["validate", "-"],
+        br#"{"address": "cc:9999"}"#,
+        &[],
+    );
+    expect(&run, 0, &["-: connection.json: 0 errors"], &[]);
+    let run = ccaas(
+        dir.path(),
+        &["validate", "-"],
+        br#"{"type": "ccaas", "label": "cc_1.0"}"#,
+        &[],
+    );
+    expect(&run, 0, &["metadata.json: 0 errors"], &[]);
+}
+
+#[test]
+fn file_flags_read_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = fixture_bytes("sample/connection.json");
+    let tls = repo_root().join("fixtures/sample/tls");
+    let indexes = repo_root().join("fixtures/sample/indexes");
+    // --connection -: the committed sample, byte for byte.
+    let out = dir.path().join("sample.tgz");
+    let run = ccaas(
+        dir.path(),
+        &[
+            "package",
+            "--label",
+            "basic_1.0",
+            "--connection",
+            "-",
+            "--indexes",
+            s(&indexes),
+            "--tls-dir",
+            s(&tls),
+            "-o",
+            s(&out),
+        ],
+        &conn,
+        &[],
+    );
+    expect(&run, 0, &[&sample_id()], &[]);
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        fixture_bytes("sample/basic_1.0.tgz")
+    );
+    // --tls-root-cert -.
+    let run = ccaas(
+        dir.path(),
+        &[
+            "package",
+            "--label",
+            "cc_1.0",
+            "--address",
+            "cc:9999",
+            "--tls-root-cert",
+            "-",
+            "-o",
+            "cc.tgz",
+        ],
+        &fixture_bytes("tls/ca.pem"),
+        &[],
+    );
+    expect(&run, 0, &["cc_1.0:"], &["TLS on"]);
+    // A key on stdin for --tls-root-cert is named after the flag and `-`.
+    let run = ccaas(
+        dir.path(),
+        &[
+            "package",
+            "--label",
+            "cc_1.0",
+            "--address",
+            "cc:9999",
+            "--tls-root-cert",
+            "-",
+            "-o",
+            "k.tgz",
+        ],
+        &fixture_bytes("tls/client.key"),
+        &[],
+    );
+    expect(
+        &run,
+        1,
+        &[],
+        &[
+            "--tls-root-cert `-`: found a private key",
+            "no package written to `k.tgz`",
+        ],
+    );
+    // --server-cert - and --config @-.
+    let run = ccaas(
+        dir.path(),
+        &[
+            "validate",
+            s(&sample()),
+            "--config",
+            CONFIG,
+            "--server-cert",
+            "-",
+        ],
+        &fixture_bytes("tls/server.pem"),
+        &[],
+    );
+    expect(
+        &run,
+        0,
+        &["0 errors, 0 warnings: installs with this builder"],
+        &[],
+    );
+    let run = ccaas(
+        dir.path(),
+        &["validate", s(&sample()), "--config", "@-"],
+        CONFIG.as_bytes(),
+        &[],
+    );
+    expect(&run, 0, &["0 errors, 0 warnings"], &[]);
+    // Standard input can be read once.
+    let run = ccaas(
+        dir.path(),
+        &["validate", "-", "--config", "@-"],
+        CONFIG.as_bytes(),
+        &[],
+    );
+    expect(
+        &run,
+        1,
+        &[],
+        &["standard input is already read for another argument"],
+    );
+    let run = ccaas(
+        dir.path(),
+        &[
+            "package",
+            "--label",
+            "cc_1.0",
+            "--address",
+            "cc:9999",
+            "--tls-root-cert",
+            "-",
+            "--server-cert",
+            "-",
+            "-o",
+            "two.tgz",
+        ],
+        b"",
+        &[],
+    );
+    expect(
+        &run,
+        1,
+        &[],
+        &["`-` (standard input) is given to --tls-root-cert and --server-cert; only one of them can read it", "no package written"],
+    );
+    assert!(!dir.path().join("two.tgz").exists());
+}
+
+// `-o -` writes the package to standard output and never a file named `-`.
+#[test]
+fn dash_output_is_standard_output_and_never_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = ccaas(
+        dir.path(),
+        &[
+            "package",
+            "--label",
+            "cc_1.0",
+            "--address",
+            "cc:9999",
+            "-o",
+            "-",
+        ],
+        b"",
+        &[],
+    );
+    expect(
+        &run,
+        0,
+        &[],
+        &[
+            "wrote the package to standard output",
+            "ccaas: package ID cc_1.0:",
+        ],
+    );
+    assert!(!dir.path().join("-").exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    // What went to stdout is the package: its ID is the one printed.
+    std::fs::write(dir.path().join("cc.tgz"), &run.stdout).unwrap();
+    let id = format!("cc_1.0:{}", sha256_hex(&dir.path().join("cc.tgz")));
+    assert!(
+        run.stderr.contains(&format!("ccaas: package ID {id}\n")),
+        "{}",
+        run.stderr
+    );
+    // And it reads back through `-`.
+    let again = ccaas(dir.path(), &["id", "-"], &run.stdout, &[]);
+    expect(&again, 0, &[&id], &[]);
+}

@@ -69,12 +69,19 @@ pub struct ConnectionFields {
 impl ConnectionFields {
     /// The connection.json text these fields make, PEM files inlined.
     pub fn to_json(&self) -> Result<Vec<u8>, FsError> {
-        let read = |path: &Option<PathBuf>| -> Result<Option<String>, FsError> {
+        self.to_json_with(|p| fs::read_limited(p, MAX_TLS_FILE_BYTES))
+    }
+
+    /// [`ConnectionFields::to_json`], reading each PEM file with `read`
+    /// (so that a caller can take `-` as standard input, or PEM from
+    /// memory).
+    pub fn to_json_with<E>(
+        &self,
+        mut read_file: impl FnMut(&Path) -> Result<Vec<u8>, E>,
+    ) -> Result<Vec<u8>, E> {
+        let mut read = |path: &Option<PathBuf>| -> Result<Option<String>, E> {
             path.as_deref()
-                .map(|p| {
-                    fs::read_limited(p, MAX_TLS_FILE_BYTES)
-                        .map(|b| String::from_utf8_lossy(&b).into_owned())
-                })
+                .map(|p| read_file(p).map(|b| String::from_utf8_lossy(&b).into_owned()))
                 .transpose()
         };
         let mut object = serde_json::Map::new();

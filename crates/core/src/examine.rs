@@ -354,6 +354,56 @@ pub fn examine_file(path: &Path, options: &ExamineOptions) -> Result<Examination
     })
 }
 
+/// [`examine_file`] of what `reader` yields (standard input, bytes in
+/// memory): a package is streamed, a connection.json or metadata.json read
+/// whole within its limit. `name` is how findings name it, and how its kind
+/// is guessed when the contents do not tell (`-` guesses from the contents
+/// alone).
+///
+/// ```
+/// use ccaas_core::examine::{examine_from, ExamineOptions, FileKind};
+///
+/// let exam = examine_from(&br#"{"address": "cc:9999"}"#[..], "-", &ExamineOptions::default())?;
+/// assert_eq!(exam.kind, FileKind::Connection);
+/// assert!(!exam.has_errors());
+/// # Ok::<(), ccaas_core::fs::FsError>(())
+/// ```
+pub fn examine_from<R: std::io::Read>(
+    mut reader: R,
+    name: &str,
+    options: &ExamineOptions,
+) -> Result<Examination, FsError> {
+    use std::io::Read as _;
+    let mut head = Vec::new();
+    reader
+        .by_ref()
+        .take(connection::MAX_CONNECTION_BYTES + 1)
+        .read_to_end(&mut head)
+        .map_err(|e| FsError::io("read", Path::new(name), e))?;
+    let kind = kind_of_file(Path::new(name), &head);
+    if kind == FileKind::Package {
+        let whole = std::io::Cursor::new(head).chain(reader);
+        return examine_package_from(std::io::BufReader::new(whole), name, options);
+    }
+    let limit = match kind {
+        FileKind::Metadata => crate::metadata::MAX_METADATA_BYTES,
+        _ => connection::MAX_CONNECTION_BYTES,
+    };
+    if head.len() as u64 > limit {
+        let mut exam = Examination::new(kind);
+        let too_large = FsError::TooLarge {
+            path: Path::new(name).to_owned(),
+            limit,
+        };
+        exam.error(name, too_large.to_string(), PeerOutcome::NoLimit);
+        return Ok(exam);
+    }
+    Ok(match kind {
+        FileKind::Metadata => examine_metadata(&head),
+        _ => examine_connection(Path::new(name), &head, options),
+    })
+}
+
 /// Examines metadata.json bytes.
 pub fn examine_metadata(bytes: &[u8]) -> Examination {
     let mut exam = Examination::new(FileKind::Metadata);

@@ -226,6 +226,10 @@ struct TxContext {
     init: bool,
 }
 
+/// A callee that did not answer within the execute timeout, as the peer
+/// words it after "execute failed: ".
+const TIMEOUT: &str = "error sending: timeout expired while executing transaction";
+
 /// A called chaincode's answer, back at the caller's handler.
 type Invoked = (TxKey, bool, CalleeDone);
 
@@ -389,7 +393,20 @@ impl Handler {
             }
             Command::Raw(message) => self.send(message).await,
             Command::Abandon(key) => {
-                self.txs.remove(&key);
+                // A caller that gave up on a callee still gets its
+                // simulation back: the peer's simulator keeps what both
+                // wrote so far.
+                if let Some(TxContext {
+                    reply: Reply::Caller(reply),
+                    sim,
+                    ..
+                }) = self.txs.remove(&key)
+                {
+                    let _ = reply.send(CalleeDone {
+                        result: Err(TIMEOUT.into()),
+                        sim: Some(sim),
+                    });
+                }
                 Ok(())
             }
             Command::End => Err(StreamEnd::Closed),
@@ -698,22 +715,26 @@ fn start_invoke(
                 result: Err(not_found.clone()),
                 sim: None,
             },
-            Ok(()) => match tokio::time::timeout(timeout, rx).await {
-                Ok(Ok(done)) => done,
-                Ok(Err(_)) => CalleeDone {
-                    result: Err("error sending: chaincode stream terminated".into()),
-                    sim: None,
-                },
-                Err(_) => {
-                    let _ = callee.send(Command::Abandon(callee_key));
-                    CalleeDone {
-                        result: Err(
-                            "error sending: timeout expired while executing transaction".into()
-                        ),
+            Ok(()) => {
+                let mut rx = rx;
+                match tokio::time::timeout(timeout, &mut rx).await {
+                    Ok(Ok(done)) => done,
+                    Ok(Err(_)) => CalleeDone {
+                        result: Err("error sending: chaincode stream terminated".into()),
                         sim: None,
+                    },
+                    Err(_) => {
+                        // The callee's handler answers the abandon with the
+                        // simulation (or is gone, and so is the simulation).
+                        let _ = callee.send(Command::Abandon(callee_key));
+                        let sim = rx.await.ok().and_then(|done| done.sim);
+                        CalleeDone {
+                            result: Err(TIMEOUT.into()),
+                            sim,
+                        }
                     }
                 }
-            },
+            }
         };
         let _ = done.send((caller, same_channel, outcome));
     });

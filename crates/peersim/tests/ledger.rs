@@ -1335,6 +1335,44 @@ async fn a_callee_that_does_not_answer_times_out() {
 }
 
 #[tokio::test]
+async fn after_a_callee_timeout_the_caller_keeps_what_both_wrote() {
+    let world = WorldState::new();
+    let (caller, mut a, callee, mut b) = two_chaincodes(&world, Duration::from_millis(300)).await;
+    // Not awaited yet: the caller's own timeout only runs once awaited.
+    let pending = caller.invoke(CHANNEL, ["call"]).start().unwrap();
+    let tx = a.recv().await;
+    ok(&a
+        .request(&tx, MessageType::PutState, put("", "mine", b"1"))
+        .await);
+    a.send(ChaincodeMessage::for_tx(
+        MessageType::InvokeChaincode,
+        invoke_spec("callee_1.0", &[]),
+        &tx.channel_id,
+        &tx.txid,
+    ))
+    .await;
+    let called = b.recv().await;
+    ok(&b
+        .request(&called, MessageType::PutState, put("", "theirs", b"2"))
+        .await);
+    let answer = a.recv().await;
+    assert!(error_text(&answer).ends_with("timeout expired while executing transaction"));
+    // One simulator for both, as on the peer: a caller that carries on
+    // commits what it and the callee wrote.
+    a.complete(&tx, 200, b"").await;
+    assert!(pending.await.unwrap().is_success());
+    assert_eq!(caller.get_state(CHANNEL, "mine"), Some(b"1".to_vec()));
+    assert_eq!(callee.get_state(CHANNEL, "theirs"), Some(b"2".to_vec()));
+    // The callee's late answer is ignored.
+    b.send(completed(&called, 200, b"")).await;
+    assert!(
+        callee
+            .wait_until(Duration::from_secs(2), |s| s.ignored().len() == 1)
+            .await
+    );
+}
+
+#[tokio::test]
 async fn a_callee_session_that_closed_is_not_found() {
     let world = WorldState::new();
     let (caller, mut a, callee, _b) = two_chaincodes(&world, Duration::from_secs(10)).await;

@@ -1,7 +1,9 @@
 //! The peer's side of one stream as a state machine over messages, after
 //! Fabric's `core/chaincode/handler.go`: the states Created and Ready, the
 //! transaction contexts, the one-request-per-transaction rule, the query
-//! iterators, and the write sets committed on success.
+//! iterators, the simulations (write sets, and the txSimulator's rules on
+//! mixing writes with private or paginated queries) committed on success,
+//! and chaincode-to-chaincode calls to the ledger's other handlers.
 
 use crate::couch::{go_json, Query};
 use crate::proposal::uuid;
@@ -972,8 +974,9 @@ fn read_value(
     Ok(stored(config, value.unwrap_or_default()))
 }
 
-/// The page size of a request's `QueryMetadata`, when it asks for
-/// pagination (`isMetadataSetForPagination`).
+/// A request's `QueryMetadata`, when it carries one
+/// (`getQueryMetadataFromBytes`); [`is_paginated`] says whether it asks
+/// for pagination.
 fn pagination(metadata: &[u8]) -> Result<Option<QueryMetadata>, Failure> {
     if metadata.is_empty() {
         return Ok(None);
@@ -982,6 +985,7 @@ fn pagination(metadata: &[u8]) -> Result<Option<QueryMetadata>, Failure> {
     Ok(Some(meta))
 }
 
+/// `isMetadataSetForPagination`: a page size or a bookmark.
 fn is_paginated(meta: &Option<QueryMetadata>) -> bool {
     meta.as_ref()
         .is_some_and(|m| m.page_size != 0 || !m.bookmark.is_empty())

@@ -5,6 +5,7 @@
 
 mod flags;
 mod output;
+mod probe;
 
 use ccaas_core::archive::Limits;
 use ccaas_core::compose::{self, ConnectionFields, PackageInputs};
@@ -123,6 +124,31 @@ enum Command {
         peer: PeerSettings,
         #[command(flatten)]
         server: ServerCert,
+        /// Print JSON (shape in docs/cli.md).
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
+        /// After a successful install, probe the chaincode server as the peer would (`ccaas probe`, with the flags below).
+        #[arg(long)]
+        launch: bool,
+        #[command(flatten)]
+        probe: probe::ProbeArgs,
+    },
+    /// Dial the chaincode server as the peer would at the first invoke, step by step, and say whether it would work.
+    #[command(
+        after_help = "Examples:\n  ccaas probe basic.tgz --config '{\"peername\":\"peer0\"}' --connect 127.0.0.1:9999\n  ccaas probe connection.json --id basic_1.0:9c90b8f7... --invoke ping\n  ccaas probe basic.tgz --profile v3.1 --invoke 'org.hyperledger.fabric:GetMetadata' --json\n\nNames are never resolved without --resolve.\nExit codes: 0 the peer's first invoke would work; 1 it would fail (or the file is invalid); 2 usage error."
+    )]
+    Probe {
+        /// A package (.tgz), or a connection.json with --id.
+        file: PathBuf,
+        /// The package ID the peer launches (default: the package's own ID; required for a connection.json).
+        #[arg(long, value_name = "LABEL:HASH")]
+        id: Option<String>,
+        #[command(flatten)]
+        peer: PeerSettings,
+        #[command(flatten)]
+        probe: probe::ProbeArgs,
         /// Print JSON (shape in docs/cli.md).
         #[arg(long)]
         json: bool,
@@ -280,6 +306,8 @@ fn main() -> ExitCode {
             server,
             json,
             limits,
+            launch,
+            probe,
         } => simulate_cmd(
             package.as_deref(),
             &builders,
@@ -287,7 +315,16 @@ fn main() -> ExitCode {
             &server,
             json,
             &limits.limits(),
+            launch.then_some(&probe),
         ),
+        Command::Probe {
+            file,
+            id,
+            peer,
+            probe,
+            json,
+            limits,
+        } => probe::probe_cmd(&file, id.as_deref(), &peer, &probe, json, &limits),
     };
     match result {
         Ok(code) => code,
@@ -734,6 +771,7 @@ fn simulate_cmd(
     server: &ServerCert,
     json: bool,
     limits: &Limits,
+    launch: Option<&probe::ProbeArgs>,
 ) -> Result<ExitCode, Failure> {
     let mut config = config_text(&peer.config)?;
     tls_dir_arg(peer)?;
@@ -799,6 +837,7 @@ fn simulate_cmd(
     let mut peer_env: Vec<(OsString, OsString)> = std::env::vars_os()
         .filter(|(k, _)| !overridden(k))
         .collect();
+    let probe_config = config.clone();
     if let Some(config) = config {
         peer_env.push((ccaas_core::template::CONFIG_ENV.into(), config.into()));
     }
@@ -814,12 +853,36 @@ fn simulate_cmd(
         ..SimulateOptions::new(builders, peer_env)
     };
     let sim = simulate::simulate(&path, &options)?;
+    // --launch: the probe, once the install succeeded.
+    let launched = match (launch, &sim.package) {
+        (Some(args), Some(package)) if sim.verdict.is_success() => {
+            let id = package.id.to_string();
+            let tls_dir = peer.tls_dir.clone();
+            match probe::launch(&path, id, probe_config, tls_dir, limits, args)? {
+                probe::Probed::Report(report) => Some(report),
+                probe::Probed::Usage(line) => {
+                    say!("ccaas: error: {line}");
+                    return Ok(ExitCode::from(2));
+                }
+            }
+        }
+        _ => None,
+    };
+    let probed_ok = launched.as_ref().is_none_or(|r| r.verdict.works());
     if json {
-        print_json(sim.to_json());
+        let mut value = sim.to_json();
+        if let Some(report) = &launched {
+            value["probe"] = report.to_json();
+            value["ok"] = serde_json::json!(sim.verdict.is_success() && probed_ok);
+        }
+        print_json(value);
     } else {
         out_text!(output::simulation(&sim));
+        if let Some(report) = &launched {
+            out_text!(probe::text(report));
+        }
     }
-    Ok(if sim.verdict.is_success() {
+    Ok(if sim.verdict.is_success() && probed_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

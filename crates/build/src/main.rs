@@ -13,6 +13,11 @@ const USAGE: &str =
 fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().skip(1).collect();
     let mut stderr = std::io::stderr().lock();
+    // `--version` alone (the peer always passes three paths).
+    if args.len() == 1 && args[0] == "--version" {
+        let _ = writeln!(std::io::stdout().lock(), "build ({})", steps::BUILDER);
+        return ExitCode::SUCCESS;
+    }
     let [src, metadata, bld] = args.as_slice() else {
         let _ = writeln!(stderr, "{USAGE}");
         return ExitCode::from(2);

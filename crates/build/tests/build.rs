@@ -43,7 +43,7 @@ fn ccaas_with_mutual_tls_and_indexes() {
         INDEX,
     );
     let out = build(&dirs, &[]);
-    assert_run(&out, 0, &["build: `test_1.0` (ccaas): address 127.0.0.1:9999, TLS mutual, dial timeout 10s, 2 CouchDB indexes"]);
+    assert_run(&out, 0, &[concat!("build: `test_1.0` (ccaas): address 127.0.0.1:9999, TLS mutual, dial timeout 10s, 2 CouchDB indexes", "; built by ccaas-builder ", env!("CARGO_PKG_VERSION"))]);
     assert_eq!(
         tree(dirs.bld()),
         [
@@ -85,7 +85,7 @@ fn external_dialect_with_seed_layout() {
         r#"{"address": "mycc.example.com:7052", "dial_timeout": "10s", "tls_required": false}"#,
     );
     dirs.write_src("metadata/statedb/couchdb/indexes/owner.json", INDEX);
-    assert_run(&build(&dirs, &[]), 0, &["build: `test_1.0` (external): address mycc.example.com:7052, TLS off, dial timeout 10s, 1 CouchDB index"]);
+    assert_run(&build(&dirs, &[]), 0, &[concat!("build: `test_1.0` (external): address mycc.example.com:7052, TLS off, dial timeout 10s, 1 CouchDB index", "; built by ccaas-builder ", env!("CARGO_PKG_VERSION"))]);
     assert_eq!(
         bld_file(&dirs, "metadata/statedb/couchdb/indexes/owner.json"),
         INDEX
@@ -101,7 +101,7 @@ fn external_dialect_with_seed_layout() {
 fn a_package_without_indexes_is_normal() {
     let dirs = PeerDirs::ccaas();
     dirs.write_src("connection.json", r#"{"address": "cc:9999"}"#);
-    assert_run(&build(&dirs, &[]), 0, &["build: `test_1.0` (ccaas): address cc:9999, TLS off, dial timeout 3s, 0 CouchDB indexes"]);
+    assert_run(&build(&dirs, &[]), 0, &[concat!("build: `test_1.0` (ccaas): address cc:9999, TLS off, dial timeout 3s, 0 CouchDB indexes", "; built by ccaas-builder ", env!("CARGO_PKG_VERSION"))]);
     assert_eq!(tree(dirs.bld()), ["connection.json"]);
 }
 
@@ -116,7 +116,7 @@ fn templates_are_rendered_from_the_config_env() {
     assert_run(
         &build(&dirs, &[("CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG", config)]),
         0,
-        &["build: `test_1.0` (ccaas): address peer0-mycc:9999, TLS off, dial timeout 5s, 0 CouchDB indexes"],
+        &[concat!("build: `test_1.0` (ccaas): address peer0-mycc:9999, TLS off, dial timeout 5s, 0 CouchDB indexes", "; built by ccaas-builder ", env!("CARGO_PKG_VERSION"))],
     );
     assert!(bld_file(&dirs, "connection.json").contains("\"address\": \"peer0-mycc:9999\""));
 }
@@ -181,7 +181,7 @@ fn seed_string_booleans_are_normalised_with_a_warning() {
     let out = build(&dirs, &[]);
     assert_run(&out, 0, &[
         &format!("build: warning: {}: key `tls_required` is the string `\"false\"`; written as the boolean false, but the peer itself rejects a string here (fails at the first invoke), so fix the source", conn_path(&dirs)),
-        "build: `test_1.0` (external): address cc:9999, TLS off, dial timeout 10s, 0 CouchDB indexes",
+        concat!("build: `test_1.0` (external): address cc:9999, TLS off, dial timeout 10s, 0 CouchDB indexes", "; built by ccaas-builder ", env!("CARGO_PKG_VERSION")),
     ]);
     assert!(bld_file(&dirs, "connection.json").contains("\"tls_required\": false"));
 }
@@ -390,7 +390,7 @@ fn tls_files_are_inlined_from_the_package() {
     let dirs = PeerDirs::ccaas();
     ship_tls_files(&dirs);
     let out = build(&dirs, &[]);
-    assert_run(&out, 0, &["build: `test_1.0` (ccaas): address cc:9999, TLS mutual, dial timeout 3s, 0 CouchDB indexes, 3 TLS files"]);
+    assert_run(&out, 0, &[concat!("build: `test_1.0` (ccaas): address cc:9999, TLS mutual, dial timeout 3s, 0 CouchDB indexes, 3 TLS files", "; built by ccaas-builder ", env!("CARGO_PKG_VERSION"))]);
     let json: serde_json::Value =
         serde_json::from_str(&bld_file(&dirs, "connection.json")).unwrap();
     assert_eq!(json["root_cert"], fixture("tls/ca.pem"));
@@ -546,7 +546,7 @@ fn runs_with_an_empty_environment() {
     let dirs = PeerDirs::ccaas();
     dirs.write_src("connection.json", r#"{"address": "cc:9999"}"#);
     let out = run(BUILD, &[dirs.src(), dirs.metadata(), dirs.bld()], &[]);
-    assert_run(&out, 0, &["build: `test_1.0` (ccaas): address cc:9999, TLS off, dial timeout 3s, 0 CouchDB indexes"]);
+    assert_run(&out, 0, &[concat!("build: `test_1.0` (ccaas): address cc:9999, TLS off, dial timeout 3s, 0 CouchDB indexes", "; built by ccaas-builder ", env!("CARGO_PKG_VERSION"))]);
 }
 
 #[test]
@@ -616,4 +616,26 @@ fn no_key_shape_in_any_field_reaches_the_peer_log() {
                 .unwrap_or_else(|_| panic!("{shape} in `{field}` leaked into the peer log"));
         }
     }
+}
+
+// `--version` alone prints the builder's name and version, so that an
+// operator can tell which builder a peer image holds; it is never taken
+// for a path, and any other single argument is still a usage error.
+#[test]
+fn build_answers_version_alone() {
+    let out = std::process::Command::new(BUILD)
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        concat!("build (ccaas-builder ", env!("CARGO_PKG_VERSION"), ")\n")
+    );
+    assert!(out.stderr.is_empty());
+    let out = std::process::Command::new(BUILD)
+        .arg("--versio")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }

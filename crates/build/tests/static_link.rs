@@ -94,7 +94,7 @@ fn installed_binaries_are_static_and_run_under_env_i() {
     assert_run(
         &run(&bin("build"), &[dirs.src(), dirs.metadata(), dirs.bld()], &[]),
         0,
-        &["build: `test_1.0` (ccaas): address cc:9999, TLS off, dial timeout 2s, 0 CouchDB indexes"],
+        &[concat!("build: `test_1.0` (ccaas): address cc:9999, TLS off, dial timeout 2s, 0 CouchDB indexes", "; built by ccaas-builder ", env!("CARGO_PKG_VERSION"))],
     );
     assert_run(
         &run(&bin("release"), &[dirs.bld(), dirs.release()], &[]),

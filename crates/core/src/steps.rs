@@ -291,6 +291,11 @@ impl BuildSettings {
     }
 }
 
+/// This builder's name and version, as build's summary line and the
+/// builder binaries' `--version` give them: which builder built a package
+/// can be read from the peer's log.
+pub const BUILDER: &str = concat!("ccaas-builder ", env!("CARGO_PKG_VERSION"));
+
 /// What a successful step did, for its summary line.
 #[derive(Debug, Clone)]
 pub struct StepReport {
@@ -326,6 +331,11 @@ impl StepReport {
         if self.tls_files > 0 {
             line.push_str(", ");
             line.push_str(&count(self.tls_files as u64, "TLS file", "TLS files"));
+        }
+        // build's line (the one with the label) says which builder built.
+        if self.label.is_some() {
+            line.push_str("; built by ");
+            line.push_str(BUILDER);
         }
         line
     }

@@ -17,6 +17,11 @@ fn say(line: &str) {
 
 fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().skip(1).collect();
+    // `--version` alone (the peer always passes two paths).
+    if args.len() == 1 && args[0] == "--version" {
+        let _ = writeln!(std::io::stdout().lock(), "detect ({})", steps::BUILDER);
+        return ExitCode::SUCCESS;
+    }
     let [_src, metadata] = args.as_slice() else {
         say(USAGE);
         return ExitCode::from(2);

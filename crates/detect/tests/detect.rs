@@ -166,3 +166,25 @@ fn writes_nothing() {
     assert_eq!(ccaas_testkit::tree(dirs.scratch.root()), before);
     assert!(Path::new(DETECT).exists());
 }
+
+// `--version` alone prints the builder's name and version, so that an
+// operator can tell which builder a peer image holds; it is never taken
+// for a path, and any other single argument is still a usage error.
+#[test]
+fn detect_answers_version_alone() {
+    let out = std::process::Command::new(DETECT)
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        concat!("detect (ccaas-builder ", env!("CARGO_PKG_VERSION"), ")\n")
+    );
+    assert!(out.stderr.is_empty());
+    let out = std::process::Command::new(DETECT)
+        .arg("--versio")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

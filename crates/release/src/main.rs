@@ -12,6 +12,11 @@ const USAGE: &str =
 fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().skip(1).collect();
     let mut stderr = std::io::stderr().lock();
+    // `--version` alone (the peer always passes two paths).
+    if args.len() == 1 && args[0] == "--version" {
+        let _ = writeln!(std::io::stdout().lock(), "release ({})", steps::BUILDER);
+        return ExitCode::SUCCESS;
+    }
     let [bld, release] = args.as_slice() else {
         let _ = writeln!(stderr, "{USAGE}");
         return ExitCode::from(2);

@@ -268,3 +268,25 @@ fn symlink_in_bld_is_refused() {
     );
     assert_eq!(tree(dirs.release()), Vec::<String>::new());
 }
+
+// `--version` alone prints the builder's name and version, so that an
+// operator can tell which builder a peer image holds; it is never taken
+// for a path, and any other single argument is still a usage error.
+#[test]
+fn release_answers_version_alone() {
+    let out = std::process::Command::new(RELEASE)
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        concat!("release (ccaas-builder ", env!("CARGO_PKG_VERSION"), ")\n")
+    );
+    assert!(out.stderr.is_empty());
+    let out = std::process::Command::new(RELEASE)
+        .arg("--versio")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -211,7 +211,7 @@ pub fn text(report: &ProbeReport) -> String {
             step.summary
         );
         for line in &step.details {
-            let _ = writeln!(out, "{:27}{line}", "");
+            let _ = writeln!(out, "{:28}{line}", "");
         }
     }
     if let Some(invoke) = &report.invoke {

@@ -236,7 +236,7 @@ pub struct TlsObservation {
     pub server_chain: Vec<CertificateDer<'static>>,
     /// The server asked for a client certificate.
     pub client_cert_requested: bool,
-    /// The protocol version negotiated (`TLSv1_3`), once the handshake is done.
+    /// The protocol version negotiated (`TLS 1.3`), once the handshake is done.
     pub protocol: Option<String>,
     /// The ALPN protocol the server chose, once the handshake is done.
     pub alpn: Option<Vec<u8>>,
@@ -540,7 +540,11 @@ async fn tls_handshake_into(
     let (_, session) = tls.get_ref();
     let alpn = session.alpn_protocol().map(<[u8]>::to_vec);
     if let Ok(mut seen) = seen.lock() {
-        seen.protocol = session.protocol_version().map(|v| format!("{v:?}"));
+        seen.protocol = session.protocol_version().map(|v| match v {
+            rustls::ProtocolVersion::TLSv1_2 => "TLS 1.2".to_owned(),
+            rustls::ProtocolVersion::TLSv1_3 => "TLS 1.3".to_owned(),
+            other => format!("{other:?}"),
+        });
         seen.alpn = alpn.clone();
     }
     if require_alpn_h2 && alpn.as_deref() != Some(b"h2".as_slice()) {

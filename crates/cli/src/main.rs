@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod flags;
+mod generate;
 mod output;
 mod probe;
 
@@ -61,6 +62,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        display_order = 100,
+        after_help = "Examples:\n  ccaas completions bash > ~/.local/share/bash-completion/completions/ccaas\n  ccaas completions zsh > ~/.zfunc/_ccaas\n  ccaas completions fish > ~/.config/fish/completions/ccaas.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) of ccaas, or of one command.
+    #[command(
+        display_order = 101,
+        after_help = "Examples:\n  ccaas man | man -l -\n  ccaas man package > ccaas-package.1"
+    )]
+    Man {
+        /// A command (package, id, ...): its own page, `ccaas-COMMAND(1)`.
+        command: Option<String>,
+    },
     /// Make a deterministic chaincode package and print its package ID.
     #[command(
         after_help = "Examples:\n  ccaas package --label basic_1.0 --address basic.example.com:9999 -o basic.tgz\n  ccaas package --label basic_1.0 --address '{{.peername}}-basic:9999' --tls-root-cert ca.pem \\\n      --client-cert client.pem --client-key client.key --indexes META-INF/statedb/couchdb -o basic.tgz\n  ccaas package --label basic_1.0 --connection connection.json --type external -o basic.tgz\n\nThe same inputs give the same bytes, so every organisation gets the same package ID.\nExit codes: 0 written; 1 invalid input (nothing written); 2 usage error."
@@ -281,6 +300,8 @@ fn main() -> ExitCode {
             | Command::Simulate { json: true, .. }
     );
     let result = match cli.command {
+        Command::Completions { shell } => generate::completions(shell),
+        Command::Man { command } => generate::man(command.as_deref()),
         Command::Package(args) => package_cmd(args),
         Command::Id {
             packages,

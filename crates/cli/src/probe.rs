@@ -97,7 +97,12 @@ pub fn probe_cmd(
         limits: limits.limits(),
         server_cert: None,
     };
-    let exam = examine::examine_file(path, &options)?;
+    let exam = if crate::flags::is_dash(path) {
+        crate::flags::claim_stdin("FILE").map_err(|e| Failure(vec![e]))?;
+        examine::examine_from(std::io::stdin().lock(), "-", &options)?
+    } else {
+        examine::examine_file(path, &options)?
+    };
     let package_id = match (exam.kind, id, &exam.id) {
         (FileKind::Metadata, _, _) => {
             return usage(format!("`{}` is a metadata.json: give a package or a connection.json", path.display()))

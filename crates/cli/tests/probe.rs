@@ -629,3 +629,38 @@ fn a_package_probes_with_its_own_id_and_simulate_launches_it() {
     let sim = ccaas(&["simulate", s(&pkg), "--launch", "--connect", &connect]);
     expect(&sim, 1, &["OK: installed", "tcp       fail", "FAIL (tcp)"]);
 }
+
+#[test]
+fn a_connection_json_on_standard_input() {
+    use std::io::Write;
+    let kv = Kv::plain(ID);
+    let mut child = Command::new(CCAAS)
+        .args(["probe", "-", "--id", ID, "--invoke", "ping"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let json = serde_json::json!({"address": kv.addr.to_string()}).to_string();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(json.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    expect(
+        &run,
+        0,
+        &[
+            &format!("at {}, TLS off", kv.addr),
+            "dial timeout 3s",
+            "response  pong",
+        ],
+    );
+}

@@ -16,8 +16,10 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
+crate::report::debug_as_chain!(AddressError);
+
 /// Why a string is not a `host:port` the peer can dial.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddressError {
     /// No `:port` at all.
     #[error("`{found}` has no port (expected `host:port`, e.g. `{found}:9999`)")]

@@ -50,8 +50,10 @@ impl Default for Limits {
     }
 }
 
+crate::report::debug_as_chain!(ArchiveError);
+
 /// Why code.tar.gz is not one the peer (or we) will extract.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum ArchiveError {
     /// Not gzip, truncated, or a broken tar header.
     #[error("`{archive}` is not a readable gzip-compressed tar{}", entry_suffix(.entry))]

@@ -111,8 +111,10 @@ impl ConnectionFields {
     }
 }
 
+crate::report::debug_as_chain!(ComposeProblem);
+
 /// One reason a package cannot be made; [`compose`] reports every one.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum ComposeProblem {
     /// connection.json would not work with the peer.
     #[error(transparent)]
@@ -148,8 +150,10 @@ pub enum ComposeProblem {
     Fs(#[from] FsError),
 }
 
+crate::report::debug_as_chain!(ComposeError);
+
 /// Why no package was made.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum ComposeError {
     /// The inputs have problems: every one, at once.
     #[error("{}", problems_summary(.0))]
@@ -166,10 +170,7 @@ pub enum ComposeError {
 }
 
 fn problems_summary(problems: &[ComposeProblem]) -> String {
-    match problems {
-        [one] => one.to_string(),
-        many => format!("{} problems", many.len()),
-    }
+    crate::report::list_problems(problems)
 }
 
 impl ComposeError {

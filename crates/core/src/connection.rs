@@ -49,8 +49,10 @@ pub const FILE_KEYS: [(&str, &str); 3] = [
     ("client_key_file", "client_key"),
 ];
 
+crate::report::debug_as_chain!(ConnectionError);
+
 /// A problem that makes the peer fail (or our build refuse) the connection.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum ConnectionError {
     /// Not a JSON object the peer can decode.
     #[error("{0}")]
@@ -189,9 +191,11 @@ impl ConnectionError {
     }
 }
 
+crate::report::debug_as_chain!(ConnectionWarning);
+
 /// Something the peer accepts, ignores or reads differently from what the
 /// author probably meant.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectionWarning {
     /// `"true"`/`"false"` as strings (the Fabric v2.0 documentation example).
     #[error("key `{key}` is the string `\"{text}\"`; written as the boolean {value}, but the peer itself rejects a string here (fails at the first invoke), so fix the source")]
@@ -353,7 +357,8 @@ pub struct Checked {
 }
 
 /// A connection.json the peer would not accept: every problem at once.
-#[derive(Debug)]
+/// `Display` lists them all (`3 problems: a; b; c`); with one problem,
+/// `source()` is that problem's cause.
 pub struct Rejected {
     /// The problems, in key order.
     pub problems: Vec<ConnectionError>,
@@ -363,14 +368,24 @@ pub struct Rejected {
 
 impl fmt::Display for Rejected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.problems.as_slice() {
-            [one] => write!(f, "{one}"),
-            many => write!(f, "{} problems", many.len()),
-        }
+        f.write_str(&crate::report::list_problems(&self.problems))
     }
 }
 
-impl std::error::Error for Rejected {}
+impl fmt::Debug for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::report::chain(self))
+    }
+}
+
+impl std::error::Error for Rejected {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self.problems.as_slice() {
+            [one] => one.source(),
+            _ => None,
+        }
+    }
+}
 
 /// Reads, renders, resolves and validates a connection.json.
 pub fn load(bytes: &[u8], options: &LoadOptions<'_>) -> Result<Checked, Rejected> {

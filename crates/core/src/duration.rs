@@ -25,9 +25,11 @@ pub struct GoDuration(i64);
 /// The dial timeout the peer uses when `dial_timeout` is missing or zero.
 pub const DEFAULT_DIAL_TIMEOUT: GoDuration = GoDuration(3_000_000_000);
 
+crate::report::debug_as_chain!(DurationError);
+
 /// Why a string is not a Go duration. Each variant mirrors one of the errors
 /// `time.ParseDuration` returns, so the peer fails on exactly these inputs.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DurationError {
     /// Empty string, stray characters, or no digits before a unit.
     #[error("`{input}` is not a Go duration (expected a number and a unit, e.g. `10s`, `500ms`, `1m30s`)")]

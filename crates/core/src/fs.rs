@@ -16,8 +16,10 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+crate::report::debug_as_chain!(FsError);
+
 /// An I/O failure, with the path it happened on.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum FsError {
     /// An operating-system error on `path`.
     #[error("cannot {action} `{path}`")]

@@ -19,8 +19,10 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::fmt;
 
+crate::report::debug_as_chain!(JsonError);
+
 /// Why bytes are not a JSON object the peer would decode.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum JsonError {
     /// The file is empty (or only white space).
     #[error("the file is empty (expected a JSON object)")]

@@ -24,8 +24,10 @@ use std::fmt;
 /// The largest index file we read.
 pub const MAX_INDEX_BYTES: u64 = 1024 * 1024;
 
+crate::report::debug_as_chain!(IndexError);
+
 /// Why a file under `statedb/` is not an index the peer will create.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IndexError {
     /// A path the peer does not read indexes from.
     #[error("`{path}` is not where the peer reads CouchDB indexes (expected `statedb/couchdb/indexes/<name>.json` or `statedb/couchdb/collections/<collection>/indexes/<name>.json`, collection names of `[A-Za-z0-9_-]+`)")]

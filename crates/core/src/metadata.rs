@@ -19,8 +19,10 @@ use std::str::FromStr;
 /// The largest `metadata.json` we read: the peer's own are a few hundred bytes.
 pub const MAX_METADATA_BYTES: u64 = 64 * 1024;
 
+crate::report::debug_as_chain!(MetadataError);
+
 /// Why `metadata.json` is not one the peer accepts.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum MetadataError {
     /// Not a JSON object the peer can decode.
     #[error("`metadata.json`: {0}")]
@@ -38,8 +40,10 @@ pub enum MetadataError {
     Label(#[from] LabelError),
 }
 
+crate::report::debug_as_chain!(LabelError);
+
 /// A label that is not one the peer accepts.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LabelError {
     /// Empty or missing.
     #[error("the label is empty; it must match `^[[:alnum:]][[:alnum:]_.+-]*$` (e.g. `mycc_1.0`)")]

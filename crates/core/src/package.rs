@@ -36,8 +36,10 @@ pub const METADATA_FILE: &str = "metadata.json";
 pub const CODE_FILE: &str = "code.tar.gz";
 const PACKAGE: &str = "the package";
 
+crate::report::debug_as_chain!(PackageError);
+
 /// Why a package is not one the peer installs.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum PackageError {
     /// Not gzip, truncated, or a broken tar.
     #[error("the package is not a readable gzip-compressed tar (is it a chaincode package made by `peer lifecycle chaincode package` or `ccaas package`?)")]

@@ -31,8 +31,10 @@ impl PemKind {
     }
 }
 
+crate::report::debug_as_chain!(PemError);
+
 /// Why text is not the PEM the peer needs. No variant carries the text.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PemError {
     /// No `-----BEGIN` line at all.
     #[error("expected {expected}, found {found}")]

@@ -10,6 +10,33 @@
 
 use std::error::Error;
 
+/// `Debug` for an error type as its [`chain`]: `?` in a `main` that
+/// returns `Result<(), Box<dyn Error>>` prints `Error: <message>: <cause>`
+/// rather than a structure dump, and no derived `Debug` can show a field
+/// holding input text.
+macro_rules! debug_as_chain {
+    ($t:ty) => {
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&$crate::report::chain(self))
+            }
+        }
+    };
+}
+pub(crate) use debug_as_chain;
+
+/// `problems` as one message: the one, or `N problems: a; b; c`.
+pub(crate) fn list_problems<E: Error>(problems: &[E]) -> String {
+    match problems {
+        [one] => one.to_string(),
+        many => format!(
+            "{} problems: {}",
+            many.len(),
+            many.iter().map(|p| chain(p)).collect::<Vec<_>>().join("; ")
+        ),
+    }
+}
+
 /// `n` and the noun that goes with it: `1 file`, `3 files`, `0 files`.
 ///
 /// ```

@@ -23,8 +23,10 @@ use crate::peer::{self, CommandRun, Scratch};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+crate::report::debug_as_chain!(SimulateError);
+
 /// Why a simulation could not run (as opposed to a package failing it).
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum SimulateError {
     /// A builder directory lacks `bin/detect` or `bin/build`.
     #[error("builder `{dir}` has no `bin/{missing}` (a builder directory holds bin/detect, bin/build and optionally bin/release)")]

@@ -51,8 +51,10 @@ pub const METADATA_FOLDERS: [&str; 2] = ["META-INF", "metadata"];
 /// The folder of TLS files shipped in the package.
 pub const TLS_FOLDER: &str = "tls";
 
+crate::report::debug_as_chain!(StepError);
+
 /// Why a step failed. Each variant names the file it is about.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum StepError {
     /// A directory argument is missing or not a directory.
     #[error("`{path}` is not a directory (the {role} directory argument)")]
@@ -132,7 +134,7 @@ pub enum StepError {
     #[error(transparent)]
     Fs(#[from] FsError),
     /// Several problems, each its own line.
-    #[error("{} problems", .0.len())]
+    #[error("{}", crate::report::list_problems(.0))]
     Several(Vec<StepError>),
 }
 

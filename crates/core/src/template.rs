@@ -20,8 +20,10 @@ use std::borrow::Cow;
 /// own builder reads).
 pub const CONFIG_ENV: &str = "CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG";
 
+crate::report::debug_as_chain!(TemplateError);
+
 /// Why a template could not be rendered.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
     /// The config is not JSON.
     #[error("`{CONFIG_ENV}` is not valid JSON (line {line}, column {column}): expected a JSON object such as {{\"peername\": \"peer0\"}}")]

@@ -25,8 +25,10 @@ pub const TLS_DIR_ENV: &str = "CCAAS_TLS_DIR";
 /// The largest TLS file we read.
 pub const MAX_TLS_FILE_BYTES: u64 = 1024 * 1024;
 
+crate::report::debug_as_chain!(TlsFileError);
+
 /// Why a TLS file reference cannot be used.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum TlsFileError {
     /// Empty reference.
     #[error("the path is empty")]

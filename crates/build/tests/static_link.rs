@@ -53,7 +53,8 @@ fn elf_linkage(path: &Path) -> (bool, usize) {
 #[test]
 fn installed_binaries_are_static_and_run_under_env_i() {
     let dest = tempfile::tempdir().unwrap();
-    let target_dir = repo_root().join("target/install-test");
+    // Inside the target dir the tests were built in, not the source tree's.
+    let target_dir = ccaas_testkit::target_dir().join("install-test");
     let out = Command::new(repo_root().join("bin-scripts/install"))
         .arg(dest.path())
         .env("CARGO_TARGET_DIR", &target_dir)

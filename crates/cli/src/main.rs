@@ -762,27 +762,41 @@ fn validate_cmd(
     })
 }
 
-fn default_builder() -> Result<Builder, Failure> {
+/// This workspace's `detect`, `ccaas-build` and `release` next to this
+/// executable (as `cargo build` leaves them); without them (a `ccaas`
+/// installed alone), the same steps in this process, and a line saying so.
+fn default_builder() -> Result<(Builder, Option<String>), Failure> {
     let exe = std::env::current_exe()?;
     let dir = exe.parent().unwrap_or(Path::new("."));
-    let find = |name: &str| {
-        let path = dir.join(name);
-        if path.is_file() {
-            Ok(path)
-        } else {
-            Err(Failure(vec![format!(
-                "this workspace's builder is not next to `{}` (no `{name}`); build it with `cargo build --workspace`, or pass --builder DIR (made by `bin-scripts/install DIR`)",
-                exe.display()
-            )]))
-        }
-    };
-    Ok(Builder {
-        name: "ccaas".into(),
-        detect: find("detect")?,
-        build: find("ccaas-build")?,
-        release: Some(find("release")?),
-        propagate: OUR_ENVIRONMENT.map(str::to_owned).to_vec(),
-    })
+    let names = ["detect", "ccaas-build", "release"];
+    let missing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|name| !dir.join(name).is_file())
+        .collect();
+    if !missing.is_empty() {
+        let note = format!(
+            "No builder programs next to `{}` (no {}): running this ccaas's own detect, build and release in this process. Pass --builder DIR (made by `bin-scripts/install DIR`) to run real programs.",
+            exe.display(),
+            missing
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return Ok((Builder::in_process("ccaas"), Some(note)));
+    }
+    Ok((
+        Builder {
+            name: "ccaas".into(),
+            detect: dir.join("detect"),
+            build: dir.join("ccaas-build"),
+            release: Some(dir.join("release")),
+            propagate: OUR_ENVIRONMENT.map(str::to_owned).to_vec(),
+            in_process: false,
+        },
+        None,
+    ))
 }
 
 fn simulate_cmd(
@@ -836,7 +850,13 @@ fn simulate_cmd(
         }
     };
     let builders = if builder_dirs.is_empty() {
-        vec![default_builder()?]
+        let (builder, note) = default_builder()?;
+        match note {
+            Some(note) if json => say!("ccaas: note: {note}"),
+            Some(note) => out!("{note}\n"),
+            None => {}
+        }
+        vec![builder]
     } else {
         builder_dirs
             .iter()

@@ -54,6 +54,11 @@ pub struct Builder {
     pub release: Option<PathBuf>,
     /// `propagateEnvironment`.
     pub propagate: Vec<String>,
+    /// Run this library's own detect, build and release in this process
+    /// (under the same filtered environment) instead of the programs: for
+    /// a tool installed without the builder binaries (see
+    /// [`Builder::in_process`]).
+    pub in_process: bool,
 }
 
 /// The environment names our builder reads, to propagate.
@@ -64,6 +69,20 @@ pub const OUR_ENVIRONMENT: [&str; 3] = [
 ];
 
 impl Builder {
+    /// This library's own builder, its steps run in this process with the
+    /// environment the peer would give the programs: what `bin/detect`,
+    /// `bin/build` and `bin/release` of this workspace do, without them.
+    pub fn in_process(name: &str) -> Self {
+        Builder {
+            name: name.to_owned(),
+            detect: PathBuf::from("detect"),
+            build: PathBuf::from("build"),
+            release: Some(PathBuf::from("release")),
+            propagate: OUR_ENVIRONMENT.map(str::to_owned).to_vec(),
+            in_process: true,
+        }
+    }
+
     /// A builder directory holding `bin/detect`, `bin/build` and optionally
     /// `bin/release`.
     pub fn from_dir(name: &str, dir: &Path, propagate: Vec<String>) -> Result<Self, SimulateError> {
@@ -85,6 +104,7 @@ impl Builder {
             build: require("build")?,
             release: Some(bin.join("release")).filter(|p| p.is_file()),
             propagate,
+            in_process: false,
         })
     }
 }
@@ -201,7 +221,11 @@ impl Simulation {
         args: &[&Path],
         env: &[(std::ffi::OsString, std::ffi::OsString)],
     ) -> Result<bool, FsError> {
-        let run = peer::run_command(program, args, env)?;
+        let run = if builder.in_process {
+            run_in_process(step, args, env)
+        } else {
+            peer::run_command(program, args, env)?
+        };
         let ok = run.success();
         self.steps.push(StepRun {
             builder: builder.name.clone(),
@@ -245,6 +269,38 @@ impl Simulation {
             "launch": launch,
             "ok": self.verdict.is_success(),
         })
+    }
+}
+
+/// One of this library's steps, as the builder binary would run it with
+/// exactly `env` (the step's arguments as the peer passes them).
+fn run_in_process(
+    step: &str,
+    args: &[&Path],
+    env: &[(std::ffi::OsString, std::ffi::OsString)],
+) -> CommandRun {
+    let start = std::time::Instant::now();
+    let var = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let arg = |i: usize| args.get(i).copied().unwrap_or(Path::new(""));
+    let (code, stderr) = match step {
+        "detect" => {
+            let types = var(crate::steps::DETECT_TYPES_ENV);
+            crate::steps::detect_step(arg(1), types.as_deref())
+        }
+        "build" => {
+            let settings = crate::steps::BuildSettings::from_env(var);
+            let result = crate::steps::build(arg(0), arg(1), arg(2), &settings);
+            (u8::from(result.is_err()), crate::steps::log_lines("build", &result))
+        }
+        _ => {
+            let result = crate::steps::release(arg(0), arg(1));
+            (u8::from(result.is_err()), crate::steps::log_lines("release", &result))
+        }
+    };
+    CommandRun {
+        code: Some(i32::from(code)),
+        stderr,
+        duration: start.elapsed(),
     }
 }
 

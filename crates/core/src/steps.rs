@@ -220,6 +220,39 @@ pub fn detect_types(value: Option<&std::ffi::OsStr>) -> Result<Option<Vec<Dialec
         .map_err(|e| format!("`{DETECT_TYPES_ENV}`: {e}"))
 }
 
+/// `bin/detect`'s whole step: what it claims under `CCAAS_DETECT_TYPES`
+/// (`detect_types`, the variable's value), as the exit code and the lines
+/// for the peer's log (redacted). Shared by the `detect` binary and the
+/// in-process builder of `ccaas simulate`.
+pub fn detect_step(
+    metadata_dir: &Path,
+    detect_types_value: Option<&std::ffi::OsStr>,
+) -> (u8, Vec<String>) {
+    let allowed = match detect_types(detect_types_value) {
+        Ok(allowed) => allowed,
+        Err(e) => return (1, vec![crate::report::redact(&format!("detect: declined: {e}")).into_owned()]),
+    };
+    match detect(metadata_dir, allowed.as_deref()) {
+        Detection::Claimed { dialect, label } => (
+            0,
+            vec![crate::report::redact(&format!(
+                "detect: claimed `{}` (type {dialect})",
+                crate::report::shorten(&label)
+            ))
+            .into_owned()],
+        ),
+        Detection::NotOurs => (1, Vec::new()),
+        Detection::Declined(e) => (
+            1,
+            vec![crate::report::redact(&format!(
+                "detect: declined: {}",
+                crate::report::chain(&e)
+            ))
+            .into_owned()],
+        ),
+    }
+}
+
 /// Reads `METADATA/metadata.json` without the label check (the peer has
 /// checked it before any builder runs).
 fn read_metadata(metadata_dir: &Path) -> Result<(PathBuf, RawMetadata), StepError> {

@@ -1,7 +1,7 @@
 //! `bin/detect SRC METADATA`: claims chaincode-as-a-service packages for the
 //! peer (exit 0) and declines every other package (exit 1) without a word.
 
-use ccaas_core::steps::{self, Detection};
+use ccaas_core::steps;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -26,28 +26,10 @@ fn main() -> ExitCode {
         say(USAGE);
         return ExitCode::from(2);
     };
-    let allowed = match steps::detect_types(std::env::var_os(steps::DETECT_TYPES_ENV).as_deref()) {
-        Ok(allowed) => allowed,
-        Err(e) => {
-            say(&format!("detect: declined: {e}"));
-            return ExitCode::from(1);
-        }
-    };
-    match steps::detect(Path::new(metadata), allowed.as_deref()) {
-        Detection::Claimed { dialect, label } => {
-            say(&format!(
-                "detect: claimed `{}` (type {dialect})",
-                ccaas_core::report::shorten(&label)
-            ));
-            ExitCode::SUCCESS
-        }
-        Detection::NotOurs => ExitCode::from(1),
-        Detection::Declined(e) => {
-            say(&format!(
-                "detect: declined: {}",
-                ccaas_core::report::chain(&e)
-            ));
-            ExitCode::from(1)
-        }
+    let types = std::env::var_os(steps::DETECT_TYPES_ENV);
+    let (code, lines) = steps::detect_step(Path::new(metadata), types.as_deref());
+    for line in lines {
+        say(&line);
     }
+    ExitCode::from(code)
 }

@@ -14,6 +14,18 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The target directory this test was built in (`CARGO_TARGET_DIR`, or
+/// the workspace's `target/`), from the test executable's own path
+/// (`<target>/<profile>/deps/<test>`): where a test may put build output,
+/// never the source tree's `target/` when CARGO_TARGET_DIR points elsewhere.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors()
+        .nth(3)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| repo_root().join("target"))
+}
+
 /// A file of `fixtures/`, as text.
 pub fn fixture(relative: &str) -> String {
     let path = repo_root().join("fixtures").join(relative);
@@ -266,4 +278,21 @@ pub fn key_shapes() -> Vec<(&'static str, String)> {
             key.replace("PRIVATE KEY", "private key"),
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Build output of tests goes where cargo put this test: with
+    // CARGO_TARGET_DIR set, there, never into the source tree's target/.
+    #[test]
+    fn target_dir_is_where_this_test_was_built() {
+        let dir = target_dir();
+        assert!(std::env::current_exe().unwrap().starts_with(&dir));
+        if let Some(set) = std::env::var_os("CARGO_TARGET_DIR") {
+            let set = std::fs::canonicalize(set).unwrap();
+            assert_eq!(std::fs::canonicalize(&dir).unwrap(), set);
+        }
+    }
 }

@@ -442,6 +442,7 @@ fn missing_client_certificate() {
         &run,
         1,
         &[
+            "tls       warn",
             "the server asked for a client certificate",
             "the peer's first invoke would fail: the server requires a client certificate: set `client_auth_required` with `client_cert` and `client_key`",
         ],

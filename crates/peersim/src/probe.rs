@@ -685,7 +685,9 @@ pub async fn probe(
                 } else {
                     ""
                 };
-                let status = if observed.alpn.is_none() {
+                let unanswered =
+                    observed.client_cert_requested && connection.tls_mode() != TlsMode::Mutual;
+                let status = if observed.alpn.is_none() || unanswered {
                     Status::Warn
                 } else {
                     Status::Ok

@@ -258,19 +258,8 @@ fn main() -> ExitCode {
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("kv: error: {}", error_chain(&e));
+            tracing::error!("kv: error: {}", ccaas_core::report::chain(&e));
             ExitCode::FAILURE
         }
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -131,14 +131,8 @@ impl From<ccaas_proto::Response> for Response {
     }
 }
 
-/// An error and its sources, `: `-separated.
+/// An error and its sources, `: `-separated (one way for the workspace:
+/// `ccaas_core::report::chain`).
 pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    ccaas_core::report::chain(error)
 }

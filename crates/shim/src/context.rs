@@ -31,6 +31,10 @@ pub(crate) struct TxContext {
     pub(crate) to_close: Mutex<Vec<String>>,
     /// The write batch, when one was started and the peer offers batches.
     pub(crate) batch: Mutex<Option<BTreeMap<BatchKey, WriteRecord>>>,
+    /// A request the peer never answered (timed out, or abandoned by the
+    /// chaincode): the peer may still answer it, or still hold it and drop
+    /// the next, so no later request of this transaction is sent.
+    unanswered: Mutex<Option<&'static str>>,
 }
 
 impl TxContext {
@@ -51,6 +55,7 @@ impl TxContext {
             request_lock: tokio::sync::Mutex::new(()),
             to_close: Mutex::new(Vec::new()),
             batch: Mutex::new(None),
+            unanswered: Mutex::new(None),
         }
     }
 
@@ -132,7 +137,21 @@ impl TxContext {
         message: ChaincodeMessage,
         request: &'static str,
     ) -> Result<Vec<u8>, StubError> {
-        let answer = self.link.request(message, request).await?;
+        if let Some(earlier) = *self.unanswered.lock().unwrap_or_else(|p| p.into_inner()) {
+            return Err(StubError::EarlierUnanswered { request, earlier });
+        }
+        // Marks the transaction if this request ends without an answer,
+        // whether by its deadline or because the chaincode dropped it.
+        let mut guard = Unanswered {
+            slot: &self.unanswered,
+            request,
+            armed: true,
+        };
+        let answer = self.link.request(message, request).await;
+        if !matches!(answer, Err(StubError::Timeout { .. })) {
+            guard.armed = false;
+        }
+        let answer = answer?;
         match answer.kind() {
             Some(MessageType::Response) => Ok(answer.payload),
             Some(MessageType::Error) => Err(StubError::Peer {
@@ -143,6 +162,22 @@ impl TxContext {
                 request,
                 found: answer.kind_name(),
             }),
+        }
+    }
+}
+
+/// Records a request that ended without the peer's answer.
+struct Unanswered<'a> {
+    slot: &'a Mutex<Option<&'static str>>,
+    request: &'static str,
+    armed: bool,
+}
+
+impl Drop for Unanswered<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert(self.request);
         }
     }
 }

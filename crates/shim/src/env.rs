@@ -146,6 +146,12 @@ pub enum EnvError {
     },
 }
 
+/// A value as messages may show it: never a private key pasted where a
+/// file name was expected (`ccaas_core::report::shorten`).
+fn quote(value: &str) -> String {
+    ccaas_core::report::shorten(value)
+}
+
 fn names(vars: &[&str]) -> String {
     match vars {
         [one] => one.to_string(),
@@ -170,7 +176,7 @@ impl<F: Fn(&str) -> Option<OsString>> Vars<F> {
                 .map_err(|raw| EnvError::Invalid {
                     var,
                     expected: "UTF-8 text",
-                    found: raw.to_string_lossy().into_owned(),
+                    found: quote(&raw.to_string_lossy()),
                 }),
         }
     }
@@ -188,9 +194,9 @@ impl<F: Fn(&str) -> Option<OsString>> Vars<F> {
                     Some((first, first_value)) if *first_value != value => {
                         return Err(EnvError::Conflict {
                             first,
-                            first_value: first_value.clone(),
+                            first_value: quote(first_value),
                             second: var,
-                            second_value: value,
+                            second_value: quote(&value),
                         })
                     }
                     Some(_) => {}
@@ -206,7 +212,7 @@ impl<F: Fn(&str) -> Option<OsString>> Vars<F> {
             Some(value) => parse_go_bool(&value).map(Some).ok_or(EnvError::Invalid {
                 var,
                 expected: "a boolean (true, false, 1, 0, t, f, TRUE, FALSE, True, False)",
-                found: value,
+                found: quote(&value),
             }),
         }
     }
@@ -218,7 +224,7 @@ impl<F: Fn(&str) -> Option<OsString>> Vars<F> {
         let invalid = || EnvError::Invalid {
             var,
             expected: "a positive Go duration such as `30s`, `500ms` or `1m30s`",
-            found: value.clone(),
+            found: quote(&value),
         };
         let parsed: GoDuration = value.parse().map_err(|_| invalid())?;
         match parsed.to_std() {
@@ -236,7 +242,7 @@ impl<F: Fn(&str) -> Option<OsString>> Vars<F> {
             _ => Err(EnvError::Invalid {
                 var,
                 expected,
-                found: value,
+                found: quote(&value),
             }),
         }
     }
@@ -281,7 +287,7 @@ where
     let address: SocketAddr = address_text.parse().map_err(|_| EnvError::Invalid {
         var: address_var,
         expected: "`IP:PORT` such as `0.0.0.0:9999` (host names are not resolved)",
-        found: address_text.clone(),
+        found: quote(&address_text),
     })?;
     let mut config = ServerConfig::new(package_id, address);
     config.tls = tls(&vars)?;
@@ -317,7 +323,7 @@ fn package_id<F: Fn(&str) -> Option<OsString>>(vars: &Vars<F>) -> Result<String,
             return Err(EnvError::Invalid {
                 var,
                 expected: PACKAGE_ID_EXPECTED,
-                found: id.clone(),
+                found: quote(id),
             });
         }
     }

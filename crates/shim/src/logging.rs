@@ -12,11 +12,19 @@ pub fn init() {
     let filter = std::env::var(LOG_VAR)
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".to_owned());
-    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let (parsed, refused) = match tracing_subscriber::EnvFilter::try_new(&filter) {
+        Ok(parsed) => (parsed, None),
+        Err(e) => (
+            tracing_subscriber::EnvFilter::new("info"),
+            Some((filter, e)),
+        ),
+    };
+    let installed = tracing_subscriber::fmt()
+        .with_env_filter(parsed)
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .try_init();
+    if let (Ok(()), Some((filter, e))) = (installed, refused) {
+        tracing::warn!("{LOG_VAR} (or RUST_LOG) is `{filter}`: expected a tracing filter such as `info` or `ccaas_shim=debug,warn` ({e}); logging at `info`");
+    }
 }

@@ -3,7 +3,7 @@
 
 use crate::chaincode::Chaincode;
 use crate::env::EnvError;
-use crate::stream::{self, StreamConfig};
+use crate::stream::{self, Lifecycle, StreamConfig};
 use crate::tls::{TlsConfig, TlsError};
 use ccaas_proto::grpc::{ConnectHandler, ConnectServer};
 use ccaas_proto::{ChaincodeMessage, PEER_MAX_MESSAGE_BYTES};
@@ -266,7 +266,7 @@ impl<C: Chaincode> BoundServer<C> {
             local,
             tls,
         } = self;
-        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let (shutdown_tx, shutdown_rx) = watch::channel(Lifecycle::Serving);
         let handler = Arc::new(StreamHandler {
             chaincode,
             config: config.stream_config(),
@@ -291,12 +291,14 @@ impl<C: Chaincode> BoundServer<C> {
             config.handshake_timeout,
             connections_tx,
         ));
-        let _stop_accepting = AbortOnDrop(accept);
+        let accepting = AbortOnDrop(accept);
         let incoming = tokio_stream::wrappers::ReceiverStream::new(connections_rx);
 
         let mut tonic_stop = shutdown_rx.clone();
         let serving = router.serve_with_incoming_shutdown(incoming, async move {
-            let _ = tonic_stop.wait_for(|stop| *stop).await;
+            let _ = tonic_stop
+                .wait_for(|state| *state >= Lifecycle::Draining)
+                .await;
         });
         tokio::pin!(serving);
         tokio::pin!(signal);
@@ -310,20 +312,24 @@ impl<C: Chaincode> BoundServer<C> {
             result = &mut serving => return result.map_err(ServerError::Transport),
             () = &mut signal => {}
         }
-        // Streams learn first, so that no transaction is started after the
-        // line below says none will be.
-        let _ = shutdown_tx.send(true);
-        info!(grace = ?config.shutdown_grace, "shutting down: no new streams; transactions in flight may finish");
         health
             .set_not_serving::<ConnectServer<StreamHandler<C>>>()
             .await;
         health
             .set_service_status("", tonic_health::ServingStatus::NotServing)
             .await;
+        // Streams learn before the line below, so that no transaction is
+        // started after it says none will be; the port closes at once.
+        let _ = shutdown_tx.send(Lifecycle::Draining);
+        drop(accepting);
+        info!(grace = ?config.shutdown_grace, "shutting down: no new streams; transactions in flight may finish");
         match tokio::time::timeout(config.shutdown_grace, &mut serving).await {
             Ok(result) => result.map_err(ServerError::Transport)?,
             Err(_) => {
-                warn!(grace = ?config.shutdown_grace, "the grace period is over: stopping with transactions still running")
+                warn!(grace = ?config.shutdown_grace, "the grace period is over: stopping with transactions still running");
+                // Every stream ends now and abandons its transactions, so
+                // nothing of this server outlives the call.
+                let _ = shutdown_tx.send(Lifecycle::Stopping);
             }
         }
         info!("chaincode server stopped");
@@ -499,7 +505,7 @@ struct StreamHandler<C> {
     chaincode: Arc<C>,
     config: StreamConfig,
     limiter: Arc<Semaphore>,
-    shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<Lifecycle>,
 }
 
 type Outbound = Pin<Box<dyn futures_core::Stream<Item = Result<ChaincodeMessage, Status>> + Send>>;

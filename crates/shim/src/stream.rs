@@ -38,8 +38,8 @@ pub const DEFAULT_REGISTRATION_WARNING: Duration = Duration::from_secs(10);
 /// The default bound on transactions running at once, per server: a peer's
 /// own default endorsement concurrency (`peer.limits.concurrency.endorserService`
 /// in core.yaml is 2500), so one peer at its limit never waits on us, while
-/// a flood cannot start unbounded tasks. Transactions past it wait their
-/// turn; none is refused.
+/// a flood cannot run unbounded chaincode at once. Transactions past it
+/// wait their turn (a small task each); none is refused.
 pub const DEFAULT_MAX_CONCURRENT_TRANSACTIONS: usize = 2500;
 
 /// How a stream behaves.
@@ -147,6 +147,11 @@ impl StreamLink {
         }
     }
 
+    /// Whether the stream has ended.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.pending().is_none()
+    }
+
     /// Sends without waiting (COMPLETED, ERROR, KEEPALIVE).
     async fn send(&self, message: ChaincodeMessage) -> bool {
         self.out.send(message).await.is_ok()
@@ -209,6 +214,17 @@ enum Phase {
     Ready,
 }
 
+/// What the server asks of its streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Lifecycle {
+    /// Serve.
+    Serving,
+    /// Refuse new transactions; end the stream once none is running.
+    Draining,
+    /// The grace period is over: end now, abandoning what still runs.
+    Stopping,
+}
+
 /// Why a stream ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamEnd {
@@ -232,7 +248,7 @@ pub(crate) async fn run<C, S, E>(
     limiter: Arc<Semaphore>,
     mut inbound: S,
     out: mpsc::Sender<ChaincodeMessage>,
-    mut shutdown: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<Lifecycle>,
 ) -> StreamEnd
 where
     C: Chaincode,
@@ -261,7 +277,7 @@ where
     let mut phase = Phase::Registering;
     let mut running: JoinSet<()> = JoinSet::new();
     let mut in_flight: HashMap<TxKey, tokio::task::AbortHandle> = HashMap::new();
-    let mut draining = *shutdown.borrow();
+    let mut draining = *shutdown.borrow() >= Lifecycle::Draining;
     let warning = tokio::time::sleep(config.registration_warning);
     tokio::pin!(warning);
     let mut warned = false;
@@ -273,8 +289,16 @@ where
         tokio::select! {
             // Shutdown first: a transaction that arrives with it is refused.
             biased;
-            changed = shutdown.changed(), if !draining => {
-                if changed.is_err() || *shutdown.borrow() {
+            changed = shutdown.changed() => {
+                let now = if changed.is_err() { Lifecycle::Stopping } else { *shutdown.borrow() };
+                if now == Lifecycle::Stopping {
+                    if !running.is_empty() {
+                        warn!(transactions = running.len(), "abandoning the transactions still running");
+                    }
+                    running.abort_all();
+                    break StreamEnd::Shutdown;
+                }
+                if now == Lifecycle::Draining && !draining {
                     draining = true;
                     if !running.is_empty() {
                         info!(transactions = running.len(), "shutting down: waiting for the transactions in flight");
@@ -324,7 +348,7 @@ where
                             continue;
                         }
                         let key = (message.channel_id.clone(), message.txid.clone());
-                        if in_flight.contains_key(&key) {
+                        if in_flight.get(&key).is_some_and(|task| !task.is_finished()) {
                             warn!(txid = %message.txid, channel = %message.channel_id,
                                 "the peer sent a transaction that is already running; answering ERROR");
                             let error = error_message(&message, "transaction already running on this stream");
@@ -427,6 +451,11 @@ async fn execute<C: Chaincode>(
     let Ok(_permit) = limiter.acquire_owned().await else {
         return;
     };
+    if link.is_closed() {
+        // Its stream ended while it waited: nobody can receive its answer.
+        debug!("dropping a transaction whose stream ended before it started");
+        return;
+    }
     let answer = match prepare(&link, &mut message) {
         Err(text) => {
             warn!("refusing the transaction: {text}");
@@ -536,7 +565,7 @@ pub fn in_process<C: Chaincode>(chaincode: Arc<C>, config: StreamConfig) -> InPr
     let (to_chaincode, inbound) = mpsc::channel::<ChaincodeMessage>(1024);
     let (out, from_chaincode) = mpsc::channel(1024);
     let limiter = Arc::new(Semaphore::new(config.max_concurrent_transactions.max(1)));
-    let (_never, shutdown) = watch::channel(false);
+    let (_never, shutdown) = watch::channel(Lifecycle::Serving);
     let inbound =
         tokio_stream::wrappers::ReceiverStream::new(inbound).map(Ok::<_, std::convert::Infallible>);
     tokio::spawn(async move {

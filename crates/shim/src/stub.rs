@@ -48,6 +48,15 @@ pub enum StubError {
         /// The deadline.
         timeout: Duration,
     },
+    /// An earlier request of the transaction got no answer: the peer takes
+    /// one request per transaction at a time and may still hold it.
+    #[error("{request} was not sent: the peer never answered this transaction's earlier {earlier}, and it takes one request per transaction at a time")]
+    EarlierUnanswered {
+        /// The request not sent.
+        request: &'static str,
+        /// The request that got no answer.
+        earlier: &'static str,
+    },
     /// The peer answered with a message of the wrong type.
     #[error("the peer answered {request} with {found}, expected RESPONSE or ERROR")]
     UnexpectedAnswer {
@@ -74,6 +83,16 @@ pub enum StubError {
         key: String,
         /// Why.
         reason: &'static str,
+    },
+    /// The peer answered with another number of values than keys asked.
+    #[error("the peer answered {request} for {expected} keys with {found} values")]
+    WrongCount {
+        /// The request.
+        request: &'static str,
+        /// Keys asked.
+        expected: usize,
+        /// Values answered.
+        found: usize,
     },
     /// Private data needs a collection.
     #[error("collection must not be an empty string")]
@@ -319,6 +338,13 @@ impl Stub {
                     source,
                 }
             })?;
+            if result.values.len() != chunk.len() {
+                return Err(StubError::WrongCount {
+                    request: "GET_STATE_MULTIPLE",
+                    expected: chunk.len(),
+                    found: result.values.len(),
+                });
+            }
             values.extend(
                 result
                     .values

@@ -88,9 +88,10 @@ impl fmt::Debug for PemSource {
 impl PemSource {
     /// What messages call it: the path, or the given name.
     pub fn name(&self) -> String {
+        // A key pasted where a file name belongs is never echoed.
         match self {
-            PemSource::File(path) => path.display().to_string(),
-            PemSource::Memory { name, .. } => name.clone(),
+            PemSource::File(path) => ccaas_core::report::shorten(&path.display().to_string()),
+            PemSource::Memory { name, .. } => ccaas_core::report::shorten(name),
         }
     }
 
@@ -98,7 +99,7 @@ impl PemSource {
         match self {
             PemSource::File(path) => std::fs::read(path).map_err(|source| TlsError::Read {
                 what,
-                source_name: path.display().to_string(),
+                source_name: self.name(),
                 source,
             }),
             PemSource::Memory { pem, .. } => Ok(pem.clone()),
@@ -226,9 +227,19 @@ fn load_certs(
     what: &'static str,
 ) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let bytes = source.read(what)?;
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
-        .filter_map(Result::ok)
-        .collect();
+    let mut certs: Vec<CertificateDer<'static>> = Vec::new();
+    for (index, block) in CertificateDer::pem_slice_iter(&bytes).enumerate() {
+        match block {
+            Ok(cert) => certs.push(cert),
+            Err(e) => {
+                return Err(TlsError::Unusable {
+                    what,
+                    source_name: source.name(),
+                    reason: format!("its certificate block {} is not valid PEM: {e}", index + 1),
+                })
+            }
+        }
+    }
     if certs.is_empty() {
         let found = if PrivateKeyDer::from_pem_slice(&bytes).is_ok() {
             ": it holds a private key"

@@ -14,6 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
+/// How many `counted` transactions ran, in any test of this file.
+static COUNTED: AtomicUsize = AtomicUsize::new(0);
+
 /// A chaincode whose functions show what the stub sees.
 #[derive(Default)]
 struct Probe {
@@ -85,6 +88,15 @@ impl Probe {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 self.running.fetch_sub(1, Ordering::SeqCst);
                 self.most_at_once.load(Ordering::SeqCst).to_string().into_bytes()
+            }
+            "twice" => {
+                let first = stub.get_state("a").await.err().map(|e| e.to_string());
+                let second = stub.get_state("b").await.err().map(|e| e.to_string());
+                serde_json::to_vec(&(first, second)).unwrap_or_default()
+            }
+            "counted" => {
+                COUNTED.fetch_add(1, Ordering::SeqCst);
+                b"counted".to_vec()
             }
             "wait" => {
                 let _ = stub.get_state("k").await?;
@@ -389,4 +401,76 @@ async fn in_process_streams_need_no_socket() {
             .unwrap()
             .is_none()
     );
+}
+
+#[tokio::test]
+async fn after_a_request_without_answer_no_other_request_of_the_transaction_is_sent() {
+    let served = serve(|c| c.request_timeout = Duration::from_millis(200)).await;
+    let session = served.session(Simulator::new(ID).stalled(true)).await;
+    let answer = payload(&session, &["twice"]).await;
+    let (first, second): (Option<String>, Option<String>) = serde_json::from_str(&answer).unwrap();
+    assert_eq!(
+        first.as_deref(),
+        Some("the peer did not answer GET_STATE within 200ms")
+    );
+    assert_eq!(
+        second.as_deref(),
+        Some("GET_STATE was not sent: the peer never answered this transaction's earlier GET_STATE, and it takes one request per transaction at a time")
+    );
+    // The second was never sent: the peer (which might have answered the
+    // first late, or dropped the second) saw one request.
+    assert_eq!(session.received(MessageType::GetState), 1);
+    served.stop().await;
+}
+
+#[tokio::test]
+async fn a_transaction_sent_again_after_it_finished_runs_again() {
+    use ccaas_proto::{ChaincodeInput, ChaincodeMessage, Message};
+    let served = serve(|_| {}).await;
+    let session = served.session(Simulator::new(ID)).await;
+    let input = ChaincodeInput {
+        args: vec![b"busy".to_vec()],
+        ..Default::default()
+    };
+    for _ in 0..2 {
+        let message = ChaincodeMessage::for_tx(
+            MessageType::Transaction,
+            input.encode_to_vec(),
+            CHANNEL,
+            "retried",
+        );
+        let outcome = session.transact_raw(message).unwrap().await.unwrap();
+        assert!(outcome.is_success(), "{outcome:?}");
+    }
+    served.stop().await;
+}
+
+#[tokio::test]
+async fn transactions_queued_behind_the_bound_do_not_run_once_their_stream_is_gone() {
+    let served = serve(|c| c.max_concurrent_transactions = 1).await;
+    let session = served.session(Simulator::new(ID).stalled(true)).await;
+    let before = COUNTED.load(Ordering::SeqCst);
+    let blocking = session.invoke(CHANNEL, ["wait"]).start().unwrap();
+    assert!(
+        session
+            .wait_until(Duration::from_secs(5), |s| s
+                .received(MessageType::GetState)
+                == 1)
+            .await
+    );
+    let mut queued = Vec::new();
+    for _ in 0..5 {
+        queued.push(session.invoke(CHANNEL, ["counted"]).start().unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    session.end_stream();
+    assert!(blocking.await.is_err());
+    for q in queued {
+        assert!(q.await.is_err());
+    }
+    // The blocking transaction failed at once and freed the permit; the
+    // queued ones found their stream gone and did not run.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(COUNTED.load(Ordering::SeqCst), before);
+    served.stop().await;
 }

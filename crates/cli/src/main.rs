@@ -298,6 +298,7 @@ fn main() -> ExitCode {
         Command::Inspect { json: true, .. }
             | Command::Validate { json: true, .. }
             | Command::Simulate { json: true, .. }
+            | Command::Probe { json: true, .. }
     );
     let result = match cli.command {
         Command::Completions { shell } => generate::completions(shell),

@@ -665,3 +665,17 @@ fn a_connection_json_on_standard_input() {
         ],
     );
 }
+
+#[test]
+fn with_json_an_unreadable_file_is_a_json_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.tgz");
+    let run = ccaas(&["probe", s(&missing), "--json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let v = json(&run);
+    assert_eq!(v["ok"], false);
+    assert!(
+        v["errors"][0].as_str().unwrap().contains("missing.tgz"),
+        "{v}"
+    );
+}

@@ -289,6 +289,7 @@ fn success_as_json_with_the_v3_1_ready() {
     assert_eq!(v["verdict"], "works");
     assert_eq!(v["release"], "v3.1");
     assert_eq!(v["tls"], "off");
+    assert_eq!(v["dial_timeout"], "5s");
     assert_eq!(v["dialled"], kv.addr.to_string());
     let steps: Vec<&str> = v["steps"]
         .as_array()

@@ -425,7 +425,7 @@ impl ProbeReport {
             "tls": self.tls.to_string(),
             "server_name": self.server_name,
             "release": self.release.to_string(),
-            "dial_timeout_ms": self.dial_timeout.as_millis() as u64,
+            "dial_timeout": ccaas_core::GoDuration::from_nanos(i64::try_from(self.dial_timeout.as_nanos()).unwrap_or(i64::MAX)).to_string(),
             "steps": self.steps.iter().map(|s| json!({
                 "step": s.kind.as_str(),
                 "status": s.status.as_str(),

@@ -336,6 +336,7 @@ pub fn compose(inputs: &PackageInputs) -> Result<Composed, ComposeError> {
             warnings.push(ConnectionWarning::NotInPackage {
                 key,
                 path: path.clone(),
+                hint: String::new(),
             });
         }
     }

@@ -253,12 +253,14 @@ pub enum ConnectionWarning {
         text: String,
     },
     /// A `*_file` reference to a file the package does not hold.
-    #[error("key `{key}` names `{path}`, which is not in the package: the build fails unless the peer's `CCAAS_TLS_DIR` holds it")]
+    #[error("key `{key}` names `{path}`, which is not in the package: the build fails unless the peer's `CCAAS_TLS_DIR` holds it{hint}")]
     NotInPackage {
         /// The key.
         key: &'static str,
         /// The reference.
         path: String,
+        /// A near miss: the same file name elsewhere in the package.
+        hint: String,
     },
     /// A `*_file` reference left for the build step.
     #[error("key `{key}` names file `{path}`, read and checked by the builder on the peer")]
@@ -707,6 +709,7 @@ impl Loader<'_, '_> {
                     self.warnings.push(ConnectionWarning::NotInPackage {
                         key: file_key,
                         path: reference.clone(),
+                        hint: files.near_miss(std::path::Path::new(&reference)),
                     });
                     c.files.push((file_key, reference));
                 }

@@ -258,7 +258,19 @@ impl Examination {
             });
         }
         #[cfg(not(feature = "tls-checks"))]
-        let _ = (file, server_cert);
+        let _ = server_cert;
+        if let Some(host) = loopback_host(&connection.address) {
+            self.findings.push(Finding {
+                severity: Severity::Warning,
+                file: file.to_owned(),
+                message: format!(
+                    "key `address` is `{}`: `{host}` is a loopback address, and from a peer's container that is the peer itself, not the chaincode server (use the name or address the peer reaches the chaincode server by, e.g. its container or service name; fine only when the peer and the chaincode server share a network namespace)",
+                    crate::report::shorten(&connection.address)
+                ),
+                peer: PeerOutcome::Accepts,
+                at_launch: false,
+            });
+        }
         self.connection = Some(connection);
     }
 
@@ -352,6 +364,20 @@ pub fn examine_file(path: &Path, options: &ExamineOptions) -> Result<Examination
         FileKind::Metadata => examine_metadata(&head),
         FileKind::Connection => examine_connection(path, &head, options),
     })
+}
+
+/// The host of `address` when it is a loopback one (`localhost`,
+/// `127.0.0.0/8`, `::1`, `0.0.0.0`).
+fn loopback_host(address: &str) -> Option<&str> {
+    let host = address.rsplit_once(':').map_or(address, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let lower = host.to_ascii_lowercase();
+    let loopback = lower == "localhost"
+        || lower == "localhost."
+        || lower.ends_with(".localhost")
+        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+        || host.parse::<std::net::Ipv6Addr>().is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+    loopback.then_some(host)
 }
 
 /// [`examine_file`] of what `reader` yields (standard input, bytes in

@@ -44,6 +44,9 @@ pub enum PackageError {
     /// Not gzip, truncated, or a broken tar.
     #[error("the package is not a readable gzip-compressed tar (is it a chaincode package made by `peer lifecycle chaincode package` or `ccaas package`?)")]
     Corrupt(#[source] io::Error),
+    /// A tar that is not gzip-compressed: a near miss of a package.
+    #[error("the package is a tar archive but not gzip-compressed; the peer reads only gzip-compressed packages (make it with `tar czf NAME.tgz metadata.json code.tar.gz`, `z` for gzip)")]
+    Uncompressed,
     /// A top-level entry that is not a regular file.
     #[error("package entry `{name}` is {kind}; the peer rejects packages with anything but regular files at the top level")]
     NotRegular {
@@ -447,7 +450,7 @@ type TopLevel = (Vec<u8>, Metadata, u64, CodeSummary, Vec<String>);
 /// the rest of the top level is still read, so that the ID and metadata
 /// are known.
 fn parse_top_level<R, F>(
-    reader: R,
+    mut reader: R,
     limits: &Limits,
     mut visit_code: Option<F>,
 ) -> Result<(TopLevel, Option<ArchiveError>), PackageError>
@@ -455,6 +458,13 @@ where
     R: BufRead,
     F: FnMut(&CodeEntry, &mut dyn Read) -> Result<(), ArchiveError>,
 {
+    // A tar without gzip (`tar cf` for `tar czf`): say so, not "invalid
+    // gzip header".
+    if let Ok(head) = reader.fill_buf() {
+        if !head.starts_with(&[0x1f, 0x8b]) && head.get(257..262) == Some(&b"ustar"[..]) {
+            return Err(PackageError::Uncompressed);
+        }
+    }
     let mut metadata_bytes: Option<Vec<u8>> = None;
     let mut code: Option<(u64, CodeSummary)> = None;
     let mut ignored = Vec::new();

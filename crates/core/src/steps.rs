@@ -91,10 +91,12 @@ pub enum StepError {
         found: String,
     },
     /// `connection.json` is absent.
-    #[error("`{path}` does not exist: a chaincode-as-a-service package must carry `connection.json` at the top of its code.tar.gz (package it with `ccaas package`)")]
+    #[error("`{path}` does not exist: a chaincode-as-a-service package must carry `connection.json` at the top of its code.tar.gz (package it with `ccaas package`){hint}")]
     NoConnection {
         /// Where it was expected.
         path: PathBuf,
+        /// A near miss: a `connection.json` one folder down.
+        hint: String,
     },
     /// `BLD/connection.json` is absent at release.
     #[error(
@@ -187,7 +189,23 @@ pub fn parse_detect_types(list: &str) -> Result<Vec<Dialect>, String> {
     list.split(',')
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .map(|t| t.parse::<Dialect>())
+        .map(|t| {
+            t.parse::<Dialect>().map_err(|e| {
+                // `ccaas external`, `ccaas;external`: the wrong separator.
+                let parts: Vec<&str> = t
+                    .split([' ', ';', ':', '|', '\t'])
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                if parts.len() > 1 && parts.iter().all(|p| p.parse::<Dialect>().is_ok()) {
+                    format!(
+                        "{e}; separate the types with commas: `{}`",
+                        parts.join(",")
+                    )
+                } else {
+                    e
+                }
+            })
+        })
         .collect()
 }
 
@@ -202,6 +220,9 @@ pub fn parse_detect_types(list: &str) -> Result<Vec<Dialect>, String> {
 /// assert_eq!(detect_types(Some(" ".as_ref())), Ok(None));
 /// assert_eq!(detect_types(Some("external".as_ref())), Ok(Some(vec![Dialect::External])));
 /// assert!(detect_types(Some("golang".as_ref())).is_err());
+/// // The wrong separator gets the fix.
+/// let e = detect_types(Some("ccaas;external".as_ref())).unwrap_err();
+/// assert!(e.ends_with("separate the types with commas: `ccaas,external`"), "{e}");
 /// ```
 pub fn detect_types(value: Option<&std::ffi::OsStr>) -> Result<Option<Vec<Dialect>>, String> {
     let Some(value) = value else {
@@ -696,6 +717,34 @@ impl SourceCheck {
     }
 }
 
+/// `; found `DIR/connection.json` ...` when code.tar.gz put connection.json
+/// one folder down (`tar czf code.tar.gz src` instead of packing the
+/// folder's contents).
+fn connection_one_folder_down(src: &Path) -> String {
+    let Ok(entries) = std::fs::read_dir(src) else {
+        return String::new();
+    };
+    let mut found: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| {
+            e.path()
+                .join("connection.json")
+                .symlink_metadata()
+                .is_ok_and(|m| m.is_file())
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    match found.first() {
+        None => String::new(),
+        Some(dir) => format!(
+            "; found `{dir}/connection.json`: code.tar.gz holds the folder `{dir}/` instead of its contents; make it from inside the folder (`tar -C {dir} -czf code.tar.gz .`)",
+            dir = crate::report::shorten(dir)
+        ),
+    }
+}
+
 /// Reads and checks connection.json, CouchDB indexes and TLS files of
 /// `src`. Fails early only when the template config itself is unusable.
 pub fn check_source(src: &Path, settings: &BuildSettings) -> Result<SourceCheck, StepError> {
@@ -708,6 +757,7 @@ pub fn check_source(src: &Path, settings: &BuildSettings) -> Result<SourceCheck,
     let connection = match fs::read_limited(&connection_path, MAX_CONNECTION_BYTES) {
         Err(e) if e.is_not_found() => Err(StepError::NoConnection {
             path: connection_path.clone(),
+            hint: connection_one_folder_down(src),
         }),
         Err(e) => Err(e.into()),
         Ok(bytes) => {

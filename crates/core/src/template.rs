@@ -46,12 +46,14 @@ pub enum TemplateError {
         text: String,
     },
     /// `{{.key}}` names a key the config does not have.
-    #[error("template key `{key}` is not in `{CONFIG_ENV}` (it has: {available})")]
+    #[error("template key `{key}` is not in `{CONFIG_ENV}` (it has: {available}){hint}")]
     MissingKey {
         /// The dotted key, e.g. `.a.b`.
         key: String,
         /// The keys the config has at that level.
         available: String,
+        /// A near miss, when there is one (a key that differs only in case).
+        hint: String,
     },
     /// The key exists but its value cannot be written into a string.
     #[error("template key `{key}` is {found} in `{CONFIG_ENV}`; only strings, numbers and booleans can be inserted")]
@@ -139,6 +141,20 @@ impl TemplateConfig {
             let value = level.get(*key).ok_or_else(|| TemplateError::MissingKey {
                 key: dotted(),
                 available: list_keys(level),
+                // Go templates match keys exactly: `{{.PeerName}}` is not
+                // `peername`.
+                hint: level
+                    .keys()
+                    .find(|k| k.eq_ignore_ascii_case(key))
+                    .map(|k| {
+                        let mut near: Vec<&str> = path[..i].to_vec();
+                        near.push(k);
+                        format!(
+                            "; keys are case-sensitive: did you mean `{{{{.{}}}}}`?",
+                            near.join(".")
+                        )
+                    })
+                    .unwrap_or_default(),
             })?;
             if i + 1 == path.len() {
                 return scalar_text(value).ok_or_else(|| TemplateError::NotScalar {
@@ -289,8 +305,14 @@ mod tests {
             c.render("{{.peer}}"),
             Err(TemplateError::MissingKey {
                 key: ".peer".into(),
-                available: "`peername`".into()
+                available: "`peername`".into(),
+                hint: String::new(),
             })
+        );
+        // A key that differs only in case gets a hint.
+        assert_eq!(
+            c.render("{{.PeerName}}-cc:9999").map_err(|e| e.to_string()),
+            Err("template key `.PeerName` is not in `CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG` (it has: `peername`); keys are case-sensitive: did you mean `{{.peername}}`?".to_owned())
         );
         assert!(matches!(
             c.render("{{.peername.x}}"),

@@ -100,8 +100,9 @@ impl TlsFiles {
                         return Err(TlsFileError::NotFound {
                             path: reference.to_owned(),
                             searched: format!(
-                                "the package (`{}`), and `{TLS_DIR_ENV}` is not set",
-                                self.package_dir.display()
+                                "the package (`{}`), and `{TLS_DIR_ENV}` is not set{}",
+                                self.package_dir.display(),
+                                self.near_miss(&relative)
                             ),
                         })
                     }
@@ -112,6 +113,33 @@ impl TlsFiles {
         let text =
             String::from_utf8(bytes).map_err(|_| TlsFileError::NotText { path: path.clone() })?;
         Ok((path, text))
+    }
+
+    /// `; the package has `certs/ca.pem`...` when a file of the same name is
+    /// in the package under another folder.
+    pub(crate) fn near_miss(&self, relative: &Path) -> String {
+        let Some(name) = relative.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            return String::new();
+        };
+        let Ok(files) = fs::walk_files(&self.package_dir) else {
+            return String::new();
+        };
+        let same: Vec<String> = files
+            .into_iter()
+            .map(|(r, _)| r)
+            .filter(|r| r.rsplit('/').next() == Some(name.as_str()))
+            .take(3)
+            .collect();
+        if same.is_empty() {
+            return String::new();
+        }
+        format!(
+            "; the package has {}: name that path (paths are relative to the top of code.tar.gz)",
+            same.iter()
+                .map(|r| format!("`{}`", crate::report::shorten(r)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     }
 
     /// The file at `relative` in the package, walking each component without

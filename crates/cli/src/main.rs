@@ -131,7 +131,7 @@ enum Command {
     },
     /// Install a package as a peer would, with real builders, and show what it would dial.
     #[command(
-        after_help = "Examples:\n  ccaas simulate                      # the bundled sample package\n  ccaas simulate basic.tgz --config '{\"peername\":\"peer0\"}'\n  ccaas simulate basic.tgz --builder /opt/ccaas-builder --builder /opt/other\n\nWithout --builder it uses this workspace's detect, build and release (next to this executable).\nExit codes: 0 installed and launchable; 1 the install or the first invoke would fail; 2 usage error."
+        after_help = "Examples:\n  ccaas simulate                      # the bundled sample package\n  ccaas simulate basic.tgz --config '{\"peername\":\"peer0\"}'\n  ccaas simulate basic.tgz --builder /opt/ccaas-builder --builder /opt/other\n\nWithout --builder it uses this workspace's detect, build and release (next to this executable), or, without them, the same steps in this process.\nExit codes: 0 installed and launchable; 1 the install or the first invoke would fail; 2 usage error."
     )]
     Simulate {
         /// The package file; the bundled sample when omitted.

@@ -44,10 +44,30 @@ impl Scratch {
     /// Lays out `<tmpdir>/fabric-<sanitized id><random>/` with its four
     /// subdirectories, and writes `metadata.json` byte for byte (0700).
     pub fn create(tmpdir: &Path, package_id: &str, metadata_json: &[u8]) -> Result<Self, FsError> {
-        let root = tempfile::Builder::new()
-            .prefix(&format!("fabric-{}", sanitize_id(package_id)))
-            .tempdir_in(tmpdir)
-            .map_err(|e| FsError::io("create a scratch directory in", tmpdir, e))?;
+        // As the peer's os.MkdirTemp names it: `fabric-<id><decimal>` (a
+        // mixed-case random suffix would read as base64 and be redacted
+        // from the paths in messages).
+        let prefix = format!("fabric-{}", sanitize_id(package_id));
+        let mut attempt = 0u32;
+        let root = loop {
+            use std::hash::{BuildHasher, Hasher};
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u32(attempt);
+            let made = tempfile::Builder::new()
+                .prefix(&prefix)
+                .suffix(&(hasher.finish() as u32).to_string())
+                .rand_bytes(0)
+                .tempdir_in(tmpdir);
+            match made {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 16 => {
+                    attempt += 1;
+                }
+                other => {
+                    break other
+                        .map_err(|e| FsError::io("create a scratch directory in", tmpdir, e))?
+                }
+            }
+        };
         fs::set_mode(root.path(), 0o700)?;
         let dirs = SUBDIRS.map(|sub| root.path().join(sub));
         for dir in &dirs {

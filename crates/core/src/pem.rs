@@ -265,9 +265,14 @@ pub(crate) fn base64_runs(text: &str) -> impl Iterator<Item = &str> {
             while at < bytes.len() && !is_b64(bytes[at]) {
                 at += 1;
             }
-            let start = at;
+            let mut start = at;
             while at < bytes.len() && is_b64(bytes[at]) {
                 at += 1;
+            }
+            // The `n` of a JSON `\n` escape is not part of the base64 after it.
+            if start > 0 && bytes[start - 1] == b'\\' && matches!(bytes[start], b'n' | b'r' | b't')
+            {
+                start += 1;
             }
             let run = &text[start..at];
             if is_suspicious_run(run) {

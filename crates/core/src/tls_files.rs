@@ -66,11 +66,27 @@ pub enum TlsFileError {
     Io(#[from] FsError),
 }
 
-/// The places `*_file` references are resolved in.
-#[derive(Debug, Clone)]
+/// The places `*_file` references are resolved in: directories on disk
+/// ([`TlsFiles::new`]) or PEM bytes in memory ([`TlsFiles::in_memory`]).
+#[derive(Clone)]
 pub struct TlsFiles {
     package_dir: PathBuf,
     tls_dir: Option<PathBuf>,
+    memory: Option<std::collections::BTreeMap<String, Vec<u8>>>,
+}
+
+impl std::fmt::Debug for TlsFiles {
+    // The PEM bytes may be a private key: never print them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.memory {
+            Some(files) => write!(
+                f,
+                "TlsFiles(in memory: {:?})",
+                files.keys().collect::<Vec<_>>()
+            ),
+            None => write!(f, "TlsFiles({:?}, {:?})", self.package_dir, self.tls_dir),
+        }
+    }
 }
 
 impl TlsFiles {
@@ -79,6 +95,31 @@ impl TlsFiles {
         TlsFiles {
             package_dir: package_dir.to_owned(),
             tls_dir: tls_dir.map(Path::to_owned),
+            memory: None,
+        }
+    }
+
+    /// References resolve in `files`, a map from the path a `*_file` key
+    /// names (`tls/ca.pem`) to the PEM bytes: TLS material held in memory
+    /// (a secret store, a test), never on disk.
+    ///
+    /// ```
+    /// use ccaas_core::connection::{self, LoadOptions};
+    /// use ccaas_core::TlsFiles;
+    ///
+    /// let ca = std::fs::read("../../fixtures/tls/ca.pem")?;
+    /// let files = TlsFiles::in_memory([("tls/ca.pem".to_owned(), ca)].into());
+    /// let options = LoadOptions { tls_files: Some(&files), ..LoadOptions::default() };
+    /// let json = br#"{"address": "cc:9999", "tls_required": true, "root_cert_file": "tls/ca.pem"}"#;
+    /// let checked = connection::load(json, &options)?;
+    /// assert!(checked.connection.root_cert.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn in_memory(files: std::collections::BTreeMap<String, Vec<u8>>) -> Self {
+        TlsFiles {
+            package_dir: PathBuf::new(),
+            tls_dir: None,
+            memory: Some(files),
         }
     }
 
@@ -86,6 +127,34 @@ impl TlsFiles {
     pub fn read(&self, reference: &str) -> Result<(PathBuf, String), TlsFileError> {
         if reference.is_empty() {
             return Err(TlsFileError::Empty);
+        }
+        if let Some(files) = &self.memory {
+            let relative = normal_relative(reference)?;
+            let key = relative.to_string_lossy();
+            let Some(bytes) = files.get(key.as_ref()) else {
+                return Err(TlsFileError::NotFound {
+                    path: reference.to_owned(),
+                    searched: format!(
+                        "the TLS files given in memory (they are: {})",
+                        files
+                            .keys()
+                            .map(|k| format!("`{}`", crate::report::shorten(k)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            };
+            if bytes.len() as u64 > MAX_TLS_FILE_BYTES {
+                return Err(FsError::TooLarge {
+                    path: relative,
+                    limit: MAX_TLS_FILE_BYTES,
+                }
+                .into());
+            }
+            let text = String::from_utf8(bytes.clone()).map_err(|_| TlsFileError::NotText {
+                path: relative.clone(),
+            })?;
+            return Ok((relative, text));
         }
         let path = Path::new(reference);
         let path = if path.is_absolute() {
@@ -118,7 +187,10 @@ impl TlsFiles {
     /// `; the package has `certs/ca.pem`...` when a file of the same name is
     /// in the package under another folder.
     pub(crate) fn near_miss(&self, relative: &Path) -> String {
-        let Some(name) = relative.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        let Some(name) = relative
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+        else {
             return String::new();
         };
         let Ok(files) = fs::walk_files(&self.package_dir) else {
@@ -269,6 +341,32 @@ mod tests {
             TlsFiles::new(src.path(), None).read("tls/../../x"),
             Err(TlsFileError::Outside { .. })
         ));
+        Ok(())
+    }
+
+    #[test]
+    // TLS material in memory: found by the path a `*_file` key names,
+    // `./` and all; a name it does not hold lists the ones it does; `..`
+    // is refused as on disk.
+    #[test]
+    fn in_memory_files_resolve_like_files_on_disk() -> Result {
+        let files = TlsFiles::in_memory(
+            [
+                ("tls/ca.pem".to_owned(), b"ca text".to_vec()),
+                ("tls/client.key".to_owned(), b"key text".to_vec()),
+            ]
+            .into(),
+        );
+        assert_eq!(files.read("tls/ca.pem")?.1, "ca text");
+        assert_eq!(files.read("./tls/client.key")?.1, "key text");
+        let missing = files.read("tls/other.pem").map_err(|e| e.to_string());
+        assert_eq!(
+            missing,
+            Err("`tls/other.pem` was not found in the TLS files given in memory (they are: `tls/ca.pem`, `tls/client.key`)".to_owned())
+        );
+        assert!(files.read("../tls/ca.pem").is_err());
+        // Debug never shows the bytes.
+        assert!(!format!("{files:?}").contains("key text"));
         Ok(())
     }
 

@@ -344,7 +344,6 @@ mod tests {
         Ok(())
     }
 
-    #[test]
     // TLS material in memory: found by the path a `*_file` key names,
     // `./` and all; a name it does not hold lists the ones it does; `..`
     // is refused as on disk.

@@ -495,16 +495,18 @@ fn package_cmd(args: PackageArgs) -> Result<ExitCode, Failure> {
                 .map(|p| match p {
                     compose::ComposeProblem::Connection(e) => {
                         // From the flags: name the flag that filled the key.
-                        let flag = args.connection.is_none().then_some(()).and(
-                            e.key().and_then(|key| {
+                        let flag = args
+                            .connection
+                            .is_none()
+                            .then_some(())
+                            .and(e.key().and_then(|key| {
                                 flags::flag_of_key(
                                     key,
                                     &args.tls_root_cert,
                                     &args.client_cert,
                                     &args.client_key,
                                 )
-                            }),
-                        );
+                            }));
                         match flag {
                             Some(given) => flags::connection_problem(&given, e),
                             None => format!("{source}: {}", ccaas_core::report::chain(e)),
@@ -866,7 +868,12 @@ fn simulate_cmd(
                     .file_name()
                     .map_or("builder".into(), |n| n.to_string_lossy().into_owned());
                 Builder::from_dir(&name, dir, OUR_ENVIRONMENT.map(str::to_owned).to_vec()).map_err(
-                    |e| Failure(vec![format!("--builder: {}", ccaas_core::report::chain(&e))]),
+                    |e| {
+                        Failure(vec![format!(
+                            "--builder: {}",
+                            ccaas_core::report::chain(&e)
+                        )])
+                    },
                 )
             })
             .collect::<Result<_, _>>()?

@@ -166,9 +166,7 @@ impl ConnectionError {
     pub fn key(&self) -> Option<&str> {
         match self {
             ConnectionError::Json(_) | ConnectionError::Both { .. } => None,
-            ConnectionError::MissingAddress { .. } | ConnectionError::Address(_) => {
-                Some("address")
-            }
+            ConnectionError::MissingAddress { .. } | ConnectionError::Address(_) => Some("address"),
             ConnectionError::DialTimeout(_) | ConnectionError::DialTimeoutValue { .. } => {
                 Some("dial_timeout")
             }

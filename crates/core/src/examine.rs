@@ -375,8 +375,12 @@ fn loopback_host(address: &str) -> Option<&str> {
     let loopback = lower == "localhost"
         || lower == "localhost."
         || lower.ends_with(".localhost")
-        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
-        || host.parse::<std::net::Ipv6Addr>().is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+        || host
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
     loopback.then_some(host)
 }
 

@@ -66,7 +66,7 @@ pub use examine::{Examination, ExamineOptions, Finding, Severity};
 pub use metadata::{Dialect, Label, Metadata};
 pub use outcome::PeerOutcome;
 pub use package::{PackageError, PackageId, PackageInfo};
-pub use simulate::{Simulation, SimulateOptions, Verdict};
+pub use simulate::{SimulateOptions, Simulation, Verdict};
 pub use template::TemplateConfig;
 pub use tls_files::TlsFiles;
 

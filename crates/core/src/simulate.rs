@@ -290,11 +290,17 @@ fn run_in_process(
         "build" => {
             let settings = crate::steps::BuildSettings::from_env(var);
             let result = crate::steps::build(arg(0), arg(1), arg(2), &settings);
-            (u8::from(result.is_err()), crate::steps::log_lines("build", &result))
+            (
+                u8::from(result.is_err()),
+                crate::steps::log_lines("build", &result),
+            )
         }
         _ => {
             let result = crate::steps::release(arg(0), arg(1));
-            (u8::from(result.is_err()), crate::steps::log_lines("release", &result))
+            (
+                u8::from(result.is_err()),
+                crate::steps::log_lines("release", &result),
+            )
         }
     };
     CommandRun {

@@ -197,10 +197,7 @@ pub fn parse_detect_types(list: &str) -> Result<Vec<Dialect>, String> {
                     .filter(|p| !p.is_empty())
                     .collect();
                 if parts.len() > 1 && parts.iter().all(|p| p.parse::<Dialect>().is_ok()) {
-                    format!(
-                        "{e}; separate the types with commas: `{}`",
-                        parts.join(",")
-                    )
+                    format!("{e}; separate the types with commas: `{}`", parts.join(","))
                 } else {
                     e
                 }
@@ -251,7 +248,12 @@ pub fn detect_step(
 ) -> (u8, Vec<String>) {
     let allowed = match detect_types(detect_types_value) {
         Ok(allowed) => allowed,
-        Err(e) => return (1, vec![crate::report::redact(&format!("detect: declined: {e}")).into_owned()]),
+        Err(e) => {
+            return (
+                1,
+                vec![crate::report::redact(&format!("detect: declined: {e}")).into_owned()],
+            )
+        }
     };
     match detect(metadata_dir, allowed.as_deref()) {
         Detection::Claimed { dialect, label } => (
@@ -265,11 +267,10 @@ pub fn detect_step(
         Detection::NotOurs => (1, Vec::new()),
         Detection::Declined(e) => (
             1,
-            vec![crate::report::redact(&format!(
-                "detect: declined: {}",
-                crate::report::chain(&e)
-            ))
-            .into_owned()],
+            vec![
+                crate::report::redact(&format!("detect: declined: {}", crate::report::chain(&e)))
+                    .into_owned(),
+            ],
         ),
     }
 }

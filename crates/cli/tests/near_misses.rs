@@ -200,3 +200,34 @@ fn a_loopback_address_is_a_warning() {
     let run = ccaas(dir.path(), &["validate", "connection.json"], &[]);
     expect(&run, 0, &["0 errors, 0 warnings"]);
 }
+
+// `tar cf code.tar.gz` for `tar czf`: the inner archive too.
+#[test]
+fn an_uncompressed_code_tar_gz() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "code/connection.json",
+        r#"{"address":"cc:9999"}"#,
+    );
+    write(dir.path(), "metadata.json", META);
+    tar(
+        &dir.path().join("code"),
+        &["cf", "../code.tar.gz", "connection.json"],
+    );
+    tar(
+        dir.path(),
+        &["czf", "pkg.tgz", "metadata.json", "code.tar.gz"],
+    );
+    let hint = "`code.tar.gz` is not a readable gzip-compressed tar: it is a tar archive without gzip compression; make it with `tar czf code.tar.gz ...` (`z` for gzip)";
+    expect(
+        &ccaas(dir.path(), &["validate", "pkg.tgz"], &[]),
+        1,
+        &[hint],
+    );
+    expect(
+        &ccaas(dir.path(), &["simulate", "pkg.tgz"], &[]),
+        1,
+        &[hint],
+    );
+}

@@ -411,6 +411,21 @@ where
     let mut seen: HashMap<String, CodeEntryKind> = HashMap::new();
     let mut summary = CodeSummary::default();
     let mut count = 0u64;
+    // A tar without gzip (`tar cf code.tar.gz`): say so, not "invalid gzip
+    // header".
+    let mut reader = std::io::BufReader::new(reader);
+    if let Ok(head) = std::io::BufRead::fill_buf(&mut reader) {
+        if !head.starts_with(&[0x1f, 0x8b]) && head.get(257..262) == Some(&b"ustar"[..]) {
+            return Err(ArchiveError::Corrupt {
+                archive: CODE,
+                entry: None,
+                source: io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "it is a tar archive without gzip compression; make it with `tar czf code.tar.gz ...` (`z` for gzip)",
+                ),
+            });
+        }
+    }
     let gunzip = MultiGzDecoder::new(reader);
     each_entry(CODE, gunzip, |entry, raw| -> Result<(), ArchiveError> {
         count += 1;

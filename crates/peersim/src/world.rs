@@ -341,7 +341,10 @@ impl WorldState {
         }
         let mut guard = self.lock();
         let ledger = &mut *guard;
-        for ((namespace, collection, key), write) in writes {
+        for ((namespace, collection, key), mut write) in writes {
+            // The history takes the value below; without it, the state
+            // takes it here and nothing is copied.
+            let keep_history = collection.is_empty() && !ledger.history_off;
             let meta_key = (
                 channel.to_owned(),
                 namespace.clone(),
@@ -364,8 +367,13 @@ impl WorldState {
                     state.remove(&key);
                     ledger.metadata.remove(&meta_key);
                 }
-                Some(ValueWrite::Put(ref value)) => {
-                    state.insert(key.clone(), value.clone());
+                Some(ValueWrite::Put(ref mut value)) => {
+                    let value = if keep_history {
+                        value.clone()
+                    } else {
+                        std::mem::take(value)
+                    };
+                    state.insert(key.clone(), value);
                     set_metadata(&mut ledger.metadata, meta_key, write.metadata);
                 }
                 None => {
@@ -375,7 +383,7 @@ impl WorldState {
                     }
                 }
             }
-            if collection.is_empty() && !ledger.history_off {
+            if keep_history {
                 if let Some(value) = write.value {
                     let (value, is_delete) = match value {
                         ValueWrite::Put(v) => (v, false),

@@ -198,15 +198,9 @@ pub struct Page {
     pub bookmark: String,
 }
 
+/// A JSON value's type in messages, as the rest of the workspace says it.
 fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+    ccaas_core::gojson::kind_of(v)
 }
 
 fn path_of(field: &str) -> Vec<String> {

@@ -544,7 +544,7 @@ mod tests {
             quote!(name = "Named"),
             quote!(impl C {
                 #[transaction(evaluate)]
-                async fn read_it(&self, ctx: &Context<'_>, id: String) -> Result<String, E> { todo!() }
+                async fn read_it(&self, ctx: &Context<'_>, id: String) -> Result<String, E> { Ok(id) }
                 fn helper(&self) {}
             }),
         )

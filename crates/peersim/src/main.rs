@@ -2,14 +2,15 @@
 //! `ccaas-peersim`: plays a Fabric peer against a chaincode server and
 //! prints each transaction's outcome on one line.
 
-use ccaas_core::connection::Secret;
-use ccaas_core::{Connection, GoDuration};
-use ccaas_peersim::{script, DialOptions, Profile, Registration, Simulator};
+#[path = "target_args.rs"]
+mod target_args;
+use target_args::{std_duration, Target};
+
+use ccaas_core::GoDuration;
+use ccaas_peersim::{script, Profile, Registration, Simulator};
 use clap::Parser;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// Plays a Hyperledger Fabric peer against a chaincode server: dials it as
 /// the peer does, expects REGISTER with the package ID, then runs each
@@ -29,27 +30,8 @@ not, the registration was refused or the connection failed; 2 on usage errors.\n
 Example: ccaas-peersim --address 127.0.0.1:9999 --id kv_1.0:ab12 invoke put k v -- get k"
 )]
 struct Args {
-    /// The chaincode server's `host:port` (connection.json `address`).
-    #[arg(long)]
-    address: String,
-    /// The package ID the peer is launching; REGISTER must carry exactly it.
-    #[arg(long = "id", value_name = "PACKAGE_ID")]
-    package_id: String,
-    /// The socket address to dial when the address host is a name (names are never resolved).
-    #[arg(long, value_name = "IP:PORT")]
-    connect_to: Option<SocketAddr>,
-    /// Turns TLS on: the CA certificate (PEM) the server chain must verify against.
-    #[arg(long, value_name = "FILE")]
-    tls_root_cert: Option<PathBuf>,
-    /// Client certificate (PEM) for mutual TLS.
-    #[arg(long, value_name = "FILE", requires_all = ["client_key", "tls_root_cert"])]
-    client_cert: Option<PathBuf>,
-    /// Client private key (PEM) for mutual TLS.
-    #[arg(long, value_name = "FILE", requires = "client_cert")]
-    client_key: Option<PathBuf>,
-    /// The TLS server name to check (default: the address host).
-    #[arg(long, value_name = "NAME")]
-    server_name: Option<String>,
+    #[command(flatten)]
+    target: Target,
     /// The peer to play: `v2.5` (also v3.0) or `v3.1`.
     #[arg(long, default_value = "v2.5")]
     profile: Profile,
@@ -89,14 +71,6 @@ enum Command {
     },
 }
 
-fn read(path: &PathBuf) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
-}
-
-fn std_duration(d: GoDuration) -> Duration {
-    d.to_std().unwrap_or(Duration::ZERO)
-}
-
 async fn try_main(args: Args) -> Result<bool, String> {
     let mut invocations = match &args.script {
         Some(path) => script::read(&path.to_string_lossy()).map_err(|e| e.to_string())?,
@@ -105,22 +79,8 @@ async fn try_main(args: Args) -> Result<bool, String> {
     if let Some(Command::Invoke { args }) = &args.command {
         invocations.extend(script::split(args));
     }
-    let connection = Connection {
-        address: args.address.clone(),
-        dial_timeout: Some(args.dial_timeout),
-        tls_required: args.tls_root_cert.is_some(),
-        client_auth_required: args.client_cert.is_some(),
-        root_cert: args.tls_root_cert.as_ref().map(read).transpose()?,
-        client_cert: args.client_cert.as_ref().map(read).transpose()?,
-        client_key: args.client_key.as_ref().map(read).transpose()?.map(Secret),
-        ..Default::default()
-    };
-    let options = DialOptions {
-        connect_to: args.connect_to,
-        server_name: args.server_name.clone(),
-        ..Default::default()
-    };
-    let mut simulator = Simulator::new(&args.package_id)
+    let (connection, options) = args.target.connection(Some(args.dial_timeout))?;
+    let mut simulator = Simulator::new(&args.target.package_id)
         .profile(args.profile)
         .startup_timeout(std_duration(args.startup_timeout))
         .execute_timeout(std_duration(args.execute_timeout));
@@ -130,7 +90,7 @@ async fn try_main(args: Args) -> Result<bool, String> {
     let session = simulator
         .connect(&connection, &options)
         .await
-        .map_err(|e| error_chain(&e))?;
+        .map_err(|e| ccaas_core::report::chain(&e))?;
     if let Some(Registration::Refused { registered_as }) = session.registration() {
         println!(
             "REFUSED registered_as=\"{}\"",
@@ -138,7 +98,7 @@ async fn try_main(args: Args) -> Result<bool, String> {
         );
         return Err(format!(
             "registration refused: the chaincode registered as `{registered_as}`, not `{}` (the peer sends nothing and the launch times out)",
-            args.package_id
+            args.target.package_id
         ));
     }
     if let Some(Registration::Unreadable { error }) = session.registration() {
@@ -158,17 +118,6 @@ async fn try_main(args: Args) -> Result<bool, String> {
     }
     session.close().await;
     Ok(script::all_succeeded(&results))
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn main() -> ExitCode {

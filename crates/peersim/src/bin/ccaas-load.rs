@@ -1,16 +1,16 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // the binary is the one place that prints
 //! `ccaas-load`: the load driver (`ccaas_peersim::load`) as a command.
 
-use ccaas_core::connection::Secret;
-use ccaas_core::{Connection, GoDuration};
+#[path = "../target_args.rs"]
+mod target_args;
+use target_args::{std_duration, Target};
+
+use ccaas_core::GoDuration;
 use ccaas_peersim::load::{self, LoadConfig, Server, Stop, Workload};
-use ccaas_peersim::DialOptions;
 use clap::Parser;
 use std::ffi::OsString;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// Puts a chaincode server under load as Fabric peers would: opens
 /// --streams streams (one per simulated peer), keeps --in-flight
@@ -36,27 +36,8 @@ CHAINCODE_ID=kv_1.0:ab12 CHAINCODE_SERVER_ADDRESS=127.0.0.1:9999 \\\n    \
 ccaas-load --address 127.0.0.1:9999 --id kv_1.0:ab12 --count 10000 -- target/release/examples/kv"
 )]
 struct Args {
-    /// The chaincode server's `IP:PORT` (connection.json `address`).
-    #[arg(long)]
-    address: String,
-    /// The package ID the server registers with.
-    #[arg(long = "id", value_name = "PACKAGE_ID")]
-    package_id: String,
-    /// The socket address to dial when the address host is a name (names are never resolved).
-    #[arg(long, value_name = "IP:PORT")]
-    connect_to: Option<SocketAddr>,
-    /// Turns TLS on: the CA certificate (PEM) the server chain must verify against.
-    #[arg(long, value_name = "FILE")]
-    tls_root_cert: Option<PathBuf>,
-    /// Client certificate (PEM) for mutual TLS.
-    #[arg(long, value_name = "FILE", requires_all = ["client_key", "tls_root_cert"])]
-    client_cert: Option<PathBuf>,
-    /// Client private key (PEM) for mutual TLS.
-    #[arg(long, value_name = "FILE", requires = "client_cert")]
-    client_key: Option<PathBuf>,
-    /// The TLS server name to check (default: the address host).
-    #[arg(long, value_name = "NAME")]
-    server_name: Option<String>,
+    #[command(flatten)]
+    target: Target,
     /// The channel of every transaction.
     #[arg(long, default_value = "mychannel")]
     channel: String,
@@ -110,44 +91,10 @@ struct Args {
     command: Vec<OsString>,
 }
 
-fn read(flag: &str, path: &PathBuf) -> Result<String, String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| format!("{flag} `{}`: cannot read it: {e}", path.display()))
-}
-
-fn std_duration(d: GoDuration) -> Duration {
-    d.to_std().unwrap_or(Duration::ZERO)
-}
-
 fn config(args: Args) -> Result<LoadConfig, String> {
-    let connection = Connection {
-        address: args.address.clone(),
-        tls_required: args.tls_root_cert.is_some(),
-        client_auth_required: args.client_cert.is_some(),
-        root_cert: args
-            .tls_root_cert
-            .as_ref()
-            .map(|p| read("--tls-root-cert", p))
-            .transpose()?,
-        client_cert: args
-            .client_cert
-            .as_ref()
-            .map(|p| read("--client-cert", p))
-            .transpose()?,
-        client_key: args
-            .client_key
-            .as_ref()
-            .map(|p| read("--client-key", p))
-            .transpose()?
-            .map(Secret),
-        ..Default::default()
-    };
-    let mut config = LoadConfig::new(args.package_id, connection);
-    config.dial = DialOptions {
-        connect_to: args.connect_to,
-        server_name: args.server_name,
-        ..Default::default()
-    };
+    let (connection, dial) = args.target.connection(None)?;
+    let mut config = LoadConfig::new(args.target.package_id, connection);
+    config.dial = dial;
     config.channel = args.channel;
     config.streams = args.streams;
     config.in_flight = args.in_flight;
@@ -178,17 +125,6 @@ fn config(args: Args) -> Result<LoadConfig, String> {
         (None, None) => Server::None,
     };
     Ok(config)
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn main() -> ExitCode {
@@ -232,7 +168,7 @@ fn main() -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("ccaas-load: error: {}", error_chain(&e));
+            eprintln!("ccaas-load: error: {}", ccaas_core::report::chain(&e));
             ExitCode::from(1)
         }
     }

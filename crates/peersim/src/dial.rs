@@ -20,10 +20,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-/// The peer's HTTP/2 keepalive: a ping every 60 s.
-pub const PEER_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
-/// The peer's HTTP/2 keepalive: 20 s to answer a ping.
-pub const PEER_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+pub use ccaas_proto::{PEER_KEEPALIVE_INTERVAL, PEER_KEEPALIVE_TIMEOUT};
 
 /// How to dial, beyond what `connection.json` says.
 #[derive(Debug, Clone)]

@@ -38,3 +38,10 @@ pub const CHAINCODE_SERVICE: &str = "protos.Chaincode";
 
 /// The peer's fixed message limit, both ways: 100 MiB.
 pub const PEER_MAX_MESSAGE_BYTES: usize = 100 * 1024 * 1024;
+
+/// The peer's HTTP/2 keepalive: a ping every 60 s, also with no active
+/// stream...
+pub const PEER_KEEPALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// ... answered within 20 s.
+pub const PEER_KEEPALIVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);

@@ -20,10 +20,7 @@ use tracing::{info, warn, Instrument};
 
 /// The default time transactions in flight get to finish at shutdown.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-/// The peer's HTTP/2 keepalive: a ping every 60 s...
-pub const PEER_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
-/// ... answered within 20 s.
-pub const PEER_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+pub use ccaas_proto::{PEER_KEEPALIVE_INTERVAL, PEER_KEEPALIVE_TIMEOUT};
 
 /// Why the server could not start or run.
 #[derive(Debug, thiserror::Error)]

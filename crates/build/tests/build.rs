@@ -623,19 +623,5 @@ fn no_key_shape_in_any_field_reaches_the_peer_log() {
 // for a path, and any other single argument is still a usage error.
 #[test]
 fn build_answers_version_alone() {
-    let out = std::process::Command::new(BUILD)
-        .arg("--version")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        concat!("build (ccaas-builder ", env!("CARGO_PKG_VERSION"), ")\n")
-    );
-    assert!(out.stderr.is_empty());
-    let out = std::process::Command::new(BUILD)
-        .arg("--versio")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    ccaas_testkit::assert_answers_version_alone(BUILD, "build");
 }

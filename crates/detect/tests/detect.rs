@@ -172,19 +172,5 @@ fn writes_nothing() {
 // for a path, and any other single argument is still a usage error.
 #[test]
 fn detect_answers_version_alone() {
-    let out = std::process::Command::new(DETECT)
-        .arg("--version")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        concat!("detect (ccaas-builder ", env!("CARGO_PKG_VERSION"), ")\n")
-    );
-    assert!(out.stderr.is_empty());
-    let out = std::process::Command::new(DETECT)
-        .arg("--versio")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    ccaas_testkit::assert_answers_version_alone(DETECT, "detect");
 }

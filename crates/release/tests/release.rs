@@ -274,19 +274,5 @@ fn symlink_in_bld_is_refused() {
 // for a path, and any other single argument is still a usage error.
 #[test]
 fn release_answers_version_alone() {
-    let out = std::process::Command::new(RELEASE)
-        .arg("--version")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        concat!("release (ccaas-builder ", env!("CARGO_PKG_VERSION"), ")\n")
-    );
-    assert!(out.stderr.is_empty());
-    let out = std::process::Command::new(RELEASE)
-        .arg("--versio")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    ccaas_testkit::assert_answers_version_alone(RELEASE, "release");
 }

@@ -296,3 +296,24 @@ mod tests {
         }
     }
 }
+
+/// Asserts that the builder step `program` answers `--version` alone with
+/// `STEP (ccaas-builder VERSION)` on stdout, nothing on stderr, exit 0;
+/// and that any other single argument (`--versio`) is a usage error, exit 2.
+pub fn assert_answers_version_alone(program: &str, step: &str) {
+    let out = std::process::Command::new(program)
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{step} (ccaas-builder {})\n", env!("CARGO_PKG_VERSION"))
+    );
+    assert!(out.stderr.is_empty());
+    let out = std::process::Command::new(program)
+        .arg("--versio")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -280,23 +280,6 @@ pub fn key_shapes() -> Vec<(&'static str, String)> {
     ]
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    // Build output of tests goes where cargo put this test: with
-    // CARGO_TARGET_DIR set, there, never into the source tree's target/.
-    #[test]
-    fn target_dir_is_where_this_test_was_built() {
-        let dir = target_dir();
-        assert!(std::env::current_exe().unwrap().starts_with(&dir));
-        if let Some(set) = std::env::var_os("CARGO_TARGET_DIR") {
-            let set = std::fs::canonicalize(set).unwrap();
-            assert_eq!(std::fs::canonicalize(&dir).unwrap(), set);
-        }
-    }
-}
-
 /// Asserts that the builder step `program` answers `--version` alone with
 /// `STEP (ccaas-builder VERSION)` on stdout, nothing on stderr, exit 0;
 /// and that any other single argument (`--versio`) is a usage error, exit 2.
@@ -316,4 +299,21 @@ pub fn assert_answers_version_alone(program: &str, step: &str) {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Build output of tests goes where cargo put this test: with
+    // CARGO_TARGET_DIR set, there, never into the source tree's target/.
+    #[test]
+    fn target_dir_is_where_this_test_was_built() {
+        let dir = target_dir();
+        assert!(std::env::current_exe().unwrap().starts_with(&dir));
+        if let Some(set) = std::env::var_os("CARGO_TARGET_DIR") {
+            let set = std::fs::canonicalize(set).unwrap();
+            assert_eq!(std::fs::canonicalize(&dir).unwrap(), set);
+        }
+    }
 }

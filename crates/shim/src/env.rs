@@ -751,7 +751,10 @@ mod tests {
 
     #[test]
     fn hostile_client_bounds() {
-        let base = [("CHAINCODE_ID", ID), ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999")];
+        let base = [
+            ("CHAINCODE_ID", ID),
+            ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999"),
+        ];
         let mut vars = base.to_vec();
         vars.extend([
             ("CHAINCODE_MAX_TRANSACTIONS_PER_STREAM", "64"),
@@ -760,7 +763,11 @@ mod tests {
         ]);
         let config = load(&vars).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            (config.max_transactions_per_stream, config.max_connections, config.handshake_timeout),
+            (
+                config.max_transactions_per_stream,
+                config.max_connections,
+                config.handshake_timeout
+            ),
             (64, 100, Duration::from_secs(2))
         );
         let mut zero = base.to_vec();

@@ -67,6 +67,25 @@ impl LogBudget {
     }
 }
 
+/// Writes a `tracing` event if `budget` allows, with `left_out = N` when
+/// lines were left out before it: `budgeted!(budget, warn!(key = %v, "text"))`.
+macro_rules! budgeted {
+    ($budget:expr, $level:ident!($($arg:tt)*)) => {
+        match $budget.take() {
+            Some(0) => tracing::$level!($($arg)*),
+            Some(left_out) => tracing::$level!(left_out, $($arg)*),
+            None => {}
+        }
+    };
+}
+pub(crate) use budgeted;
+
+/// Lines a stream's peer can trigger, one per message, per stream: ten a
+/// second.
+pub(crate) fn per_stream_lines() -> LogBudget {
+    LogBudget::new(10, Duration::from_secs(1))
+}
+
 /// Lines about streams opening and ending, for the whole process: ten a
 /// second.
 pub(crate) static STREAM_LINES: LogBudget = LogBudget::new(10, Duration::from_secs(1));

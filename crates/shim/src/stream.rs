@@ -11,6 +11,7 @@
 
 use crate::chaincode::{Chaincode, Response};
 use crate::context::TxContext;
+use crate::limits::{budgeted, LogBudget};
 use crate::proposal::Decoded;
 use crate::stub::{Stub, StubError};
 use ccaas_proto::{
@@ -114,6 +115,9 @@ pub(crate) struct StreamLink {
     pending: Mutex<Option<HashMap<TxKey, oneshot::Sender<ChaincodeMessage>>>>,
     pub(crate) request_timeout: Duration,
     capabilities: RwLock<PeerCapabilities>,
+    /// The budget of the lines the peer's messages can trigger (a flood
+    /// of them writes a few a second).
+    lines: LogBudget,
 }
 
 impl StreamLink {
@@ -181,11 +185,14 @@ impl StreamLink {
                 // listening and the answer is dropped.
                 let _ = tx.send(message);
             }
-            None => warn!(
-                txid = %message.txid,
-                channel = %message.channel_id,
-                kind = %message.kind_name(),
-                "ignoring an answer from the peer that no request is waiting for"
+            None => budgeted!(
+                self.lines,
+                warn!(
+                    txid = %message.txid,
+                    channel = %message.channel_id,
+                    kind = %message.kind_name(),
+                    "ignoring an answer from the peer that no request is waiting for"
+                )
             ),
         }
     }
@@ -299,6 +306,7 @@ where
         pending: Mutex::new(Some(HashMap::new())),
         request_timeout: config.request_timeout,
         capabilities: RwLock::new(PeerCapabilities::default()),
+        lines: crate::limits::per_stream_lines(),
     });
     let register = ChaincodeMessage::new(
         MessageType::Register,
@@ -397,14 +405,14 @@ where
                     }
                     Some(kind @ (MessageType::Transaction | MessageType::Init)) => {
                         if phase == Phase::Registering {
-                            warn!(txid = %message.txid, channel = %message.channel_id,
-                                "ignoring a {} before the peer answered REGISTER", kind.fabric_name());
+                            budgeted!(link.lines, warn!(txid = %message.txid, channel = %message.channel_id,
+                                "ignoring a {} before the peer answered REGISTER", kind.fabric_name()));
                             continue;
                         }
                         let key = (message.channel_id.clone(), message.txid.clone());
                         if in_flight.get(&key).is_some_and(|task| !task.is_finished()) {
-                            warn!(txid = %message.txid, channel = %message.channel_id,
-                                "the peer sent a transaction that is already running; answering ERROR");
+                            budgeted!(link.lines, warn!(txid = %message.txid, channel = %message.channel_id,
+                                "the peer sent a transaction that is already running; answering ERROR"));
                             let error = error_message(&message, "transaction already running on this stream");
                             link.send(error).await;
                             continue;
@@ -424,12 +432,12 @@ where
                         debug!("KEEPALIVE from the peer; echoing it");
                         link.send(message).await;
                     }
-                    _ => warn!(
+                    _ => budgeted!(link.lines, warn!(
                         kind = %message.kind_name(),
                         txid = %message.txid,
                         channel = %message.channel_id,
                         "ignoring a message the shim does not expect here"
-                    ),
+                    )),
                 }
             }
             done = running.join_next(), if !running.is_empty() => {
@@ -523,7 +531,7 @@ async fn execute<C: Chaincode>(
     }
     let answer = match prepare(&link, &mut message) {
         Err(text) => {
-            warn!("refusing the transaction: {text}");
+            budgeted!(link.lines, warn!("refusing the transaction: {text}"));
             error_message(&message, &text)
         }
         Ok(context) => {

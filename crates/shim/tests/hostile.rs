@@ -858,3 +858,53 @@ async fn garbage_instead_of_a_preface_is_closed() {
         server.stop().await;
     }
 }
+
+// ---------------------------------------------------------------------
+// 6. Log lines a flood can trigger.
+
+/// A registered stream that sends thousands of answers no request waits
+/// for (each one a WARN line before) writes a few lines a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_unexpected_messages_writes_a_few_lines() {
+    let _serial = SERIAL.lock().await;
+    for transport in TRANSPORTS {
+        let server = start(transport, |_| {}).await;
+        let baseline = resources();
+        clear_logs();
+        let started = std::time::Instant::now();
+        let session = Simulator::new(ID)
+            .connect(
+                &connection(transport, server.address),
+                &DialOptions::default(),
+            )
+            .await
+            .unwrap();
+        for i in 0..2000 {
+            let txid = format!("nobody-waits-{i}");
+            session
+                .send_raw(ccaas_proto::ChaincodeMessage::for_tx(
+                    MessageType::Response,
+                    Vec::new(),
+                    CHANNEL,
+                    &txid,
+                ))
+                .unwrap();
+        }
+        // The stream handles its messages in order: once this transaction
+        // is answered, every answer before it has been handled.
+        let outcome = tokio::time::timeout(GUARD, session.invoke(CHANNEL, ["ping"]))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(outcome.is_success(), "{outcome:?}");
+        let seconds = started.elapsed().as_secs() as usize;
+        let lines = count_lines("ignoring an answer from the peer");
+        assert!(
+            (1..=10 * (seconds + 1)).contains(&lines),
+            "{transport:?}: {lines} lines for 2000 unexpected messages in {seconds} s"
+        );
+        session.close().await;
+        assert_settles(baseline, &format!("{transport:?} message flood")).await;
+        server.stop().await;
+    }
+}

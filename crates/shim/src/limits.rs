@@ -105,10 +105,11 @@ pub(crate) fn too_large(status: &tonic::Status) -> Option<u64> {
     found.split_whitespace().next()?.parse().ok()
 }
 
-/// The status a peer gets for a message past the limit: Go's words.
+/// The status a peer gets for a message past the limit: grpc-go's words
+/// (`rpc_util.go`), so that what reads them there reads them here.
 pub(crate) fn too_large_status(size: u64, limit: usize) -> tonic::Status {
     tonic::Status::resource_exhausted(format!(
-        "received message larger than max ({size} vs. {limit})"
+        "grpc: received message larger than max ({size} vs. {limit})"
     ))
 }
 

@@ -406,7 +406,7 @@ async fn connections_that_do_not_start_http2_are_closed_after_the_deadline() {
     let _serial = SERIAL.lock().await;
     for transport in TRANSPORTS {
         let server = start(transport, |c| {
-            c.handshake_timeout = Duration::from_millis(500);
+            c.handshake_timeout = Duration::from_secs(2);
         })
         .await;
         let baseline = resources();
@@ -455,9 +455,17 @@ async fn connections_past_the_limit_are_closed_and_a_peer_gets_in_after() {
         for _ in 0..20 {
             held.push(framer::dial(server.address, server.tls()).await.unwrap());
         }
-        // Give the server the time to take all 20 in (a guard, not a
-        // measure: the checks below do not depend on it being enough).
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Wait until the server has taken all 20 in: their server ends are
+        // fds of this process too.
+        let deadline = tokio::time::Instant::now() + GUARD;
+        while resources().fds < baseline.fds + 40 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{transport:?}: the server did not accept 20 connections: {:?}",
+                resources()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         // Past the limit: closed at once (TLS: the handshake fails).
         for _ in 0..10 {
             match tokio::time::timeout(GUARD, framer::dial(server.address, server.tls())).await {

@@ -313,6 +313,22 @@ where
     if let Some(d) = vars.duration("CHAINCODE_SHUTDOWN_GRACE")? {
         config.shutdown_grace = d;
     }
+    // The bounds against hostile clients (docs/security.md).
+    if let Some(n) = vars.count(
+        "CHAINCODE_MAX_TRANSACTIONS_PER_STREAM",
+        "a number of transactions greater than 0",
+    )? {
+        config.max_transactions_per_stream = n;
+    }
+    if let Some(n) = vars.count(
+        "CHAINCODE_MAX_CONNECTIONS",
+        "a number of connections greater than 0",
+    )? {
+        config.max_connections = n;
+    }
+    if let Some(d) = vars.duration("CHAINCODE_HANDSHAKE_TIMEOUT")? {
+        config.handshake_timeout = d;
+    }
     Ok(config)
 }
 
@@ -731,5 +747,34 @@ mod tests {
             ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999"),
         ]);
         assert_eq!(message, format!("CHAINCODE_PACKAGE `{not_package}` is not a chaincode package the peer would install"));
+    }
+
+    #[test]
+    fn hostile_client_bounds() {
+        let base = [
+            ("CHAINCODE_ID", ID),
+            ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999"),
+        ];
+        let mut vars = base.to_vec();
+        vars.extend([
+            ("CHAINCODE_MAX_TRANSACTIONS_PER_STREAM", "64"),
+            ("CHAINCODE_MAX_CONNECTIONS", "100"),
+            ("CHAINCODE_HANDSHAKE_TIMEOUT", "2s"),
+        ]);
+        let config = load(&vars).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (
+                config.max_transactions_per_stream,
+                config.max_connections,
+                config.handshake_timeout
+            ),
+            (64, 100, Duration::from_secs(2))
+        );
+        let mut zero = base.to_vec();
+        zero.push(("CHAINCODE_MAX_CONNECTIONS", "0"));
+        assert_eq!(
+            error(&zero),
+            "CHAINCODE_MAX_CONNECTIONS is `0`: expected a number of connections greater than 0"
+        );
     }
 }

@@ -46,11 +46,13 @@
 //! the same port; stops gracefully on SIGTERM.
 #![deny(missing_docs)]
 
+mod accept;
 pub mod chaincode;
 pub mod cid;
 pub mod composite;
 mod context;
 pub mod env;
+pub mod limits;
 #[cfg(feature = "logging")]
 pub mod logging;
 pub mod proposal;

@@ -1,9 +1,10 @@
 //! [`ChaincodeServer`]: the gRPC server a peer dials, `protos.Chaincode/Connect`
 //! and `grpc.health.v1.Health` on one port, plain or TLS.
 
+use crate::accept::{self, Accepted, Slots};
 use crate::chaincode::Chaincode;
 use crate::env::EnvError;
-use crate::stream::{self, Lifecycle, StreamConfig};
+use crate::stream::{self, Lifecycle, StreamConfig, StreamEnd};
 use crate::tls::{TlsConfig, TlsError};
 use ccaas_proto::grpc::{ConnectHandler, ConnectServer};
 use ccaas_proto::{ChaincodeMessage, PEER_MAX_MESSAGE_BYTES};
@@ -13,14 +14,43 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 use tonic::{Request, Status, Streaming};
-use tracing::{info, warn, Instrument};
+use tracing::{debug, info, warn, Instrument};
 
 /// The default time transactions in flight get to finish at shutdown.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub use ccaas_proto::{PEER_KEEPALIVE_INTERVAL, PEER_KEEPALIVE_TIMEOUT};
+
+/// The default time from accept until the client's HTTP/2 preface and
+/// first SETTINGS (the TLS handshake included). A peer on a slow network
+/// needs a few round trips of it.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default bound on connections held at once. A peer holds one per
+/// chaincode it launched; health probes one each, briefly: a real
+/// deployment holds a handful, so the bound is there for the fds a flood
+/// would take.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// The default `SETTINGS_MAX_CONCURRENT_STREAMS`. A peer opens one
+/// Connect stream per connection (it dials anew for each chaincode
+/// launch) and a health probe one stream on its own connection; 16 leaves
+/// room for a proxy that multiplexes several peers and probes onto one
+/// connection (it opens another past the limit, as HTTP/2 asks), while one
+/// connection can no longer open thousands of streams at once.
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 16;
+
+/// The default bound on streams the server resets on one connection
+/// because the client broke the protocol on them (h2's own default is
+/// 1024, which tonic turns off). A peer never provokes one.
+pub const DEFAULT_MAX_LOCAL_ERROR_RESETS: usize = 100;
+
+/// Streams a client may open and reset before the server has even taken
+/// them (rapid reset, CVE-2023-44487) before GOAWAY: h2's default, set
+/// here so that it shows.
+pub const MAX_PENDING_ACCEPT_RESETS: usize = 20;
 
 /// Why the server could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -71,8 +101,12 @@ pub struct ServerConfig {
     pub max_recv_message_bytes: usize,
     /// Largest message sent to the peer (default: the peer's 100 MiB).
     pub max_send_message_bytes: usize,
-    /// Transactions running at once, across every peer's stream.
+    /// Transactions running at once, across every peer's stream (for
+    /// memory).
     pub max_concurrent_transactions: usize,
+    /// Transactions running at once on one stream: its fair share, so that
+    /// one peer (or a stranger) cannot take every other stream's turn.
+    pub max_transactions_per_stream: usize,
     /// Deadline of each request to the peer.
     pub request_timeout: Duration,
     /// When to warn that the peer has not answered REGISTER.
@@ -83,8 +117,21 @@ pub struct ServerConfig {
     pub keepalive_interval: Duration,
     /// How long a ping may go unanswered before the connection is dropped.
     pub keepalive_timeout: Duration,
-    /// How long a TLS handshake may take.
+    /// How long a new connection may take to start HTTP/2: from accept,
+    /// through the TLS handshake, until the client's preface and first
+    /// SETTINGS frame have arrived. A connection that is silent longer is
+    /// closed.
     pub handshake_timeout: Duration,
+    /// Connections held at once, from accept on (fds). Past it, new
+    /// connections are closed at once, with a rate-limited WARN line.
+    pub max_connections: usize,
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS`: streams one connection may have
+    /// open at once. Streams beyond it are refused (`REFUSED_STREAM`).
+    pub max_concurrent_streams: u32,
+    /// Streams the server may reset on one connection because the client
+    /// broke the protocol on them (MadeYouReset, CVE-2025-8671) before it
+    /// closes the connection with GOAWAY `ENHANCE_YOUR_CALM`.
+    pub max_local_error_resets: usize,
 }
 
 impl ServerConfig {
@@ -102,7 +149,11 @@ impl ServerConfig {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             keepalive_interval: PEER_KEEPALIVE_INTERVAL,
             keepalive_timeout: PEER_KEEPALIVE_TIMEOUT,
-            handshake_timeout: Duration::from_secs(10),
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            max_transactions_per_stream: stream::DEFAULT_MAX_TRANSACTIONS_PER_STREAM,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            max_local_error_resets: DEFAULT_MAX_LOCAL_ERROR_RESETS,
         }
     }
 
@@ -126,6 +177,8 @@ impl ServerConfig {
             request_timeout: self.request_timeout,
             registration_warning: self.registration_warning,
             max_concurrent_transactions: self.max_concurrent_transactions,
+            max_transactions_per_stream: self.max_transactions_per_stream,
+            max_recv_message_bytes: self.max_recv_message_bytes,
         }
     }
 }
@@ -187,12 +240,10 @@ impl<C: Chaincode> ChaincodeServer<C> {
             ))),
             None => None,
         };
-        let listener = TcpListener::bind(self.config.address)
-            .await
-            .map_err(|source| ServerError::Bind {
-                address: self.config.address,
-                source,
-            })?;
+        let listener = accept::listen(self.config.address).map_err(|source| ServerError::Bind {
+            address: self.config.address,
+            source,
+        })?;
         let local = listener.local_addr().map_err(|source| ServerError::Bind {
             address: self.config.address,
             source,
@@ -286,6 +337,7 @@ impl<C: Chaincode> BoundServer<C> {
             listener,
             tls.clone(),
             config.handshake_timeout,
+            Slots::new(config.max_connections),
             connections_tx,
         ));
         let accepting = AbortOnDrop(accept);
@@ -335,8 +387,10 @@ impl<C: Chaincode> BoundServer<C> {
 }
 
 /// The HTTP/2 settings of the server a [`ChaincodeServer`] runs: the
-/// peer's keepalive. Public so that a floor measurement (the `echo`
-/// example) runs the same stack.
+/// peer's keepalive, the streams one connection may open
+/// (`SETTINGS_MAX_CONCURRENT_STREAMS`), and the resets one connection may
+/// cause before GOAWAY (tonic turns h2's own bounds off). Public so that a
+/// floor measurement (the `echo` example) runs the same stack.
 pub fn http2_settings(
     builder: tonic::transport::Server,
     config: &ServerConfig,
@@ -344,6 +398,9 @@ pub fn http2_settings(
     builder
         .http2_keepalive_interval(Some(config.keepalive_interval))
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
+        .max_concurrent_streams(config.max_concurrent_streams.max(1))
+        .http2_max_local_error_reset_streams(Some(config.max_local_error_resets))
+        .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_ACCEPT_RESETS))
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -354,19 +411,16 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// A connection, plain or TLS, for tonic.
-type Connection = tokio_rustls::server::TlsStream<TcpStream>;
-
-enum Accepted {
-    Plain(TcpStream),
-    Tls(Box<Connection>),
-}
-
+/// Accepts connections and hands them to tonic once HTTP/2 has started:
+/// one deadline, `handshake_timeout`, from accept through the TLS
+/// handshake to the client's preface and first SETTINGS; at most
+/// `slots` connections held at once.
 async fn accept_loop(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     handshake_timeout: Duration,
-    connections: mpsc::Sender<Result<conn::Conn, std::io::Error>>,
+    slots: Slots,
+    connections: mpsc::Sender<Result<accept::Conn, std::io::Error>>,
 ) {
     loop {
         let (socket, remote) = match listener.accept().await {
@@ -378,122 +432,46 @@ async fn accept_loop(
                 continue;
             }
         };
+        let Some(slot) = slots.take(remote) else {
+            // Closed at once: the client sees its connection end instead
+            // of waiting in the backlog.
+            drop(socket);
+            continue;
+        };
         let _ = socket.set_nodelay(true);
         let connections = connections.clone();
-        match &tls {
-            None => {
-                if connections
-                    .send(Ok(conn::Conn::new(Accepted::Plain(socket))))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
-            Some(acceptor) => {
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    match tokio::time::timeout(handshake_timeout, acceptor.accept(socket)).await {
-                        Ok(Ok(stream)) => {
-                            let _ = connections
-                                .send(Ok(conn::Conn::new(Accepted::Tls(Box::new(stream)))))
-                                .await;
+        let tls = tls.clone();
+        let deadline = tokio::time::Instant::now() + handshake_timeout;
+        tokio::spawn(async move {
+            let mut stream = match tls {
+                None => Accepted::Plain(socket),
+                Some(acceptor) => {
+                    match tokio::time::timeout_at(deadline, acceptor.accept(socket)).await {
+                        Ok(Ok(stream)) => Accepted::Tls(Box::new(stream)),
+                        Ok(Err(e)) => {
+                            warn!(peer = %remote, "TLS handshake failed: {e}");
+                            return;
                         }
-                        Ok(Err(e)) => warn!(peer = %remote, "TLS handshake failed: {e}"),
                         Err(_) => {
-                            warn!(peer = %remote, "TLS handshake did not finish within {handshake_timeout:?}")
+                            warn!(peer = %remote, "TLS handshake did not finish within {handshake_timeout:?}");
+                            return;
                         }
                     }
-                });
-            }
-        }
-    }
-}
-
-mod conn {
-    //! One type for plain and TLS connections, as tonic's incoming stream
-    //! wants.
-    use super::Accepted;
-    use std::io;
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
-    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-    use tonic::transport::server::{Connected, TcpConnectInfo};
-
-    pub struct Conn {
-        inner: Accepted,
-        info: TcpConnectInfo,
-    }
-
-    impl Conn {
-        pub(super) fn new(inner: Accepted) -> Self {
-            let info = match &inner {
-                Accepted::Plain(s) => s.connect_info(),
-                Accepted::Tls(s) => s.get_ref().0.connect_info(),
+                }
             };
-            Conn { inner, info }
-        }
-    }
-
-    impl Connected for Conn {
-        type ConnectInfo = TcpConnectInfo;
-        fn connect_info(&self) -> Self::ConnectInfo {
-            self.info.clone()
-        }
-    }
-
-    impl AsyncRead for Conn {
-        fn poll_read(
-            mut self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &mut ReadBuf<'_>,
-        ) -> Poll<io::Result<()>> {
-            match &mut self.inner {
-                Accepted::Plain(s) => Pin::new(s).poll_read(cx, buf),
-                Accepted::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            match tokio::time::timeout_at(deadline, accept::first_frames(&mut stream)).await {
+                Ok(Ok(read)) => {
+                    let _ = connections
+                        .send(Ok(accept::Conn::new(stream, read, slot)))
+                        .await;
+                }
+                Ok(Err(e)) => debug!(peer = %remote, "closed a connection: {e}"),
+                Err(_) => debug!(
+                    peer = %remote,
+                    "closed a connection that did not start HTTP/2 within {handshake_timeout:?}"
+                ),
             }
-        }
-    }
-
-    impl AsyncWrite for Conn {
-        fn poll_write(
-            mut self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            match &mut self.inner {
-                Accepted::Plain(s) => Pin::new(s).poll_write(cx, buf),
-                Accepted::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            }
-        }
-        fn poll_write_vectored(
-            mut self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            bufs: &[io::IoSlice<'_>],
-        ) -> Poll<io::Result<usize>> {
-            match &mut self.inner {
-                Accepted::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-                Accepted::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-            }
-        }
-        fn is_write_vectored(&self) -> bool {
-            match &self.inner {
-                Accepted::Plain(s) => s.is_write_vectored(),
-                Accepted::Tls(s) => s.is_write_vectored(),
-            }
-        }
-        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            match &mut self.inner {
-                Accepted::Plain(s) => Pin::new(s).poll_flush(cx),
-                Accepted::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            }
-        }
-        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            match &mut self.inner {
-                Accepted::Plain(s) => Pin::new(s).poll_shutdown(cx),
-                Accepted::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            }
-        }
+        });
     }
 }
 
@@ -520,19 +498,43 @@ impl<C: Chaincode> ConnectHandler for StreamHandler<C> {
         let inbound = request.into_inner();
         let (out, outbound) = mpsc::channel(1024);
         let span = tracing::info_span!("stream", peer = %peer);
-        span.in_scope(|| info!("a peer opened a stream"));
+        // A flood of streams writes a few lines a second, not one each.
+        span.in_scope(|| match crate::limits::STREAM_LINES.take() {
+            Some(0) => info!("a peer opened a stream"),
+            Some(left_out) => info!(
+                left_out,
+                "a peer opened a stream ({left_out} lines about streams left out before this one: too many at once)"
+            ),
+            None => {}
+        });
+        let (end_tx, end_rx) = oneshot::channel();
+        let run = stream::run(
+            Arc::clone(&self.chaincode),
+            self.config.clone(),
+            Arc::clone(&self.limiter),
+            inbound,
+            out,
+            self.shutdown.clone(),
+        );
         tokio::spawn(
-            stream::run(
-                Arc::clone(&self.chaincode),
-                self.config.clone(),
-                Arc::clone(&self.limiter),
-                inbound,
-                out,
-                self.shutdown.clone(),
-            )
+            async move {
+                let _ = end_tx.send(run.await);
+            }
             .instrument(span),
         );
-        let outbound = tokio_stream::wrappers::ReceiverStream::new(outbound).map(Ok);
+        // How the stream ended decides its status: OK, or what the peer
+        // must be told (a message past the limit).
+        let status = futures_util::stream::once(end_rx).filter_map(|end| {
+            std::future::ready(match end {
+                Ok(StreamEnd::MessageTooLarge { size, limit }) => {
+                    Some(Err(crate::limits::too_large_status(size, limit)))
+                }
+                _ => None,
+            })
+        });
+        let outbound = tokio_stream::wrappers::ReceiverStream::new(outbound)
+            .map(Ok)
+            .chain(status);
         Ok(tonic::Response::new(Box::pin(outbound)))
     }
 }

@@ -5,7 +5,7 @@
 //! Two formats, chosen by [`FORMAT_VAR`]: `text` (the default),
 //!
 //! ```text
-//! 2026-01-01T10:00:00.000000Z  INFO stream{peer=10.0.0.7:51234}:tx{txid=ab12 channel=mychannel function=get}: ccaas_shim::stream: the chaincode answered an error status=500 response="no such key"
+//! 2026-01-01T10:00:00.000000Z  INFO stream{peer=10.0.0.7:51234}:tx{txid=ab12 channel=mychannel function=get}: ccaas_shim::stream: the chaincode answered an error status=500 response=no such key
 //! ```
 //!
 //! and `json`, one object per line, the fields of the event and of every

@@ -4,8 +4,11 @@
 use crate::accept::{self, Accepted, Slots};
 use crate::chaincode::Chaincode;
 use crate::env::EnvError;
+use crate::metrics::Metrics;
+use crate::operations::{self, Health, OperationsConfig};
+use crate::reload::ReloadingTls;
 use crate::stream::{self, Lifecycle, StreamConfig, StreamEnd};
-use crate::tls::{TlsConfig, TlsError};
+use crate::tls::{ClientAuth, TlsConfig, TlsError};
 use ccaas_proto::grpc::{ConnectHandler, ConnectServer};
 use ccaas_proto::{ChaincodeMessage, PEER_MAX_MESSAGE_BYTES};
 use futures_util::StreamExt;
@@ -19,8 +22,11 @@ use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 use tonic::{Request, Status, Streaming};
 use tracing::{debug, info, warn, Instrument};
 
-/// The default time transactions in flight get to finish at shutdown.
-pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// The default time transactions in flight get to finish at shutdown:
+/// 20 s, inside Kubernetes' default `terminationGracePeriodSeconds` (30 s),
+/// so that the server has ended every stream itself before the kubelet's
+/// SIGKILL. Set `terminationGracePeriodSeconds` to the grace + 10 s.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 pub use ccaas_proto::{PEER_KEEPALIVE_INTERVAL, PEER_KEEPALIVE_TIMEOUT};
 
 /// The default time from accept until the client's HTTP/2 preface and
@@ -132,6 +138,9 @@ pub struct ServerConfig {
     /// broke the protocol on them (MadeYouReset, CVE-2025-8671) before it
     /// closes the connection with GOAWAY `ENHANCE_YOUR_CALM`.
     pub max_local_error_resets: usize,
+    /// The operations endpoint (`/healthz`, `/metrics`, ...); `None`, the
+    /// default, for none.
+    pub operations: Option<OperationsConfig>,
 }
 
 impl ServerConfig {
@@ -154,6 +163,7 @@ impl ServerConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
             max_local_error_resets: DEFAULT_MAX_LOCAL_ERROR_RESETS,
+            operations: None,
         }
     }
 
@@ -171,15 +181,15 @@ impl ServerConfig {
         crate::env::from_lookup(lookup)
     }
 
-    fn stream_config(&self) -> StreamConfig {
-        StreamConfig {
-            package_id: self.package_id.clone(),
-            request_timeout: self.request_timeout,
-            registration_warning: self.registration_warning,
-            max_concurrent_transactions: self.max_concurrent_transactions,
-            max_transactions_per_stream: self.max_transactions_per_stream,
-            max_recv_message_bytes: self.max_recv_message_bytes,
-        }
+    fn stream_config(&self, metrics: Option<Arc<Metrics>>) -> StreamConfig {
+        let mut config = StreamConfig::new(self.package_id.clone());
+        config.request_timeout = self.request_timeout;
+        config.registration_warning = self.registration_warning;
+        config.max_concurrent_transactions = self.max_concurrent_transactions;
+        config.max_transactions_per_stream = self.max_transactions_per_stream;
+        config.max_recv_message_bytes = self.max_recv_message_bytes;
+        config.metrics = metrics;
+        config
     }
 }
 
@@ -234,11 +244,24 @@ impl<C: Chaincode> ChaincodeServer<C> {
     /// Loads the TLS material and binds the address: every configuration
     /// error shows here, before any peer dials.
     pub async fn bind(self) -> Result<BoundServer<C>, ServerError> {
+        let metrics = self
+            .config
+            .operations
+            .as_ref()
+            .map(|_| Arc::new(Metrics::new()));
         let tls = match &self.config.tls {
-            Some(tls) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(
-                tls.server_config()?,
-            ))),
+            Some(tls) => Some(Arc::new(ReloadingTls::new(
+                tls.clone(),
+                ClientAuth::Required,
+                &[b"h2"],
+                "chaincode",
+                metrics.clone(),
+            )?)),
             None => None,
+        };
+        let operations = match (&self.config.operations, &metrics) {
+            (Some(ops), Some(metrics)) => Some(operations::bind(ops, metrics).await?),
+            _ => None,
         };
         let listener = accept::listen(self.config.address).map_err(|source| ServerError::Bind {
             address: self.config.address,
@@ -254,6 +277,7 @@ impl<C: Chaincode> ChaincodeServer<C> {
             listener,
             local,
             tls,
+            operations: operations.zip(metrics),
         })
     }
 
@@ -277,13 +301,21 @@ pub struct BoundServer<C> {
     config: ServerConfig,
     listener: TcpListener,
     local: SocketAddr,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<Arc<ReloadingTls>>,
+    operations: Option<(operations::Bound, Arc<Metrics>)>,
 }
 
 impl<C: Chaincode> BoundServer<C> {
     /// The address bound (with the port chosen when the configuration said 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// The operations endpoint's address, when there is one.
+    pub fn operations_addr(&self) -> Option<SocketAddr> {
+        self.operations
+            .as_ref()
+            .map(|(bound, _)| bound.local_addr())
     }
 
     /// Serves until SIGTERM or SIGINT, then stops gracefully.
@@ -313,21 +345,39 @@ impl<C: Chaincode> BoundServer<C> {
             listener,
             local,
             tls,
+            operations,
         } = self;
         let (shutdown_tx, shutdown_rx) = watch::channel(Lifecycle::Serving);
+        let metrics = operations.as_ref().map(|(_, m)| Arc::clone(m));
         let handler = Arc::new(StreamHandler {
             chaincode,
-            config: config.stream_config(),
+            config: config.stream_config(metrics),
             limiter: Arc::new(Semaphore::new(config.max_concurrent_transactions.max(1))),
             shutdown: shutdown_rx.clone(),
         });
-        let (health, health_service) = tonic_health::server::health_reporter();
+        // One reporter for both ports: the chaincode port's health service
+        // and the operations port's gRPC probe say the same.
+        let health = tonic_health::server::HealthReporter::new();
+        let health_service = tonic_health::pb::health_server::HealthServer::new(
+            tonic_health::server::HealthService::from_health_reporter(health.clone()),
+        );
         health
             .set_serving::<ConnectServer<StreamHandler<C>>>()
             .await;
         let connect = ConnectServer::new(handler)
             .max_decoding_message_size(config.max_recv_message_bytes)
             .max_encoding_message_size(config.max_send_message_bytes);
+        let health_state = Arc::new(Health::default());
+        let _operations = operations.map(|(bound, metrics)| {
+            AbortOnDrop(tokio::spawn(operations::serve(
+                bound,
+                Arc::clone(&health_state),
+                metrics,
+                health_service.clone(),
+                config.package_id.clone(),
+                config.handshake_timeout,
+            )))
+        });
         let router = http2_settings(tonic::transport::Server::builder(), &config)
             .add_service(health_service)
             .add_service(connect);
@@ -361,6 +411,8 @@ impl<C: Chaincode> BoundServer<C> {
             result = &mut serving => return result.map_err(ServerError::Transport),
             () = &mut signal => {}
         }
+        // First of all: load balancers and the kubelet stop sending peers.
+        health_state.drain();
         health
             .set_not_serving::<ConnectServer<StreamHandler<C>>>()
             .await;
@@ -417,7 +469,7 @@ impl Drop for AbortOnDrop {
 /// `slots` connections held at once.
 async fn accept_loop(
     listener: TcpListener,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<Arc<ReloadingTls>>,
     handshake_timeout: Duration,
     slots: Slots,
     connections: mpsc::Sender<Result<accept::Conn, std::io::Error>>,
@@ -445,19 +497,12 @@ async fn accept_loop(
         tokio::spawn(async move {
             let mut stream = match tls {
                 None => Accepted::Plain(socket),
-                Some(acceptor) => {
-                    match tokio::time::timeout_at(deadline, acceptor.accept(socket)).await {
-                        Ok(Ok(stream)) => Accepted::Tls(Box::new(stream)),
-                        Ok(Err(e)) => {
-                            warn!(peer = %remote, "TLS handshake failed: {e}");
-                            return;
-                        }
-                        Err(_) => {
-                            warn!(peer = %remote, "TLS handshake did not finish within {handshake_timeout:?}");
-                            return;
-                        }
-                    }
-                }
+                // Bounded by the same deadline; logs its failures (a TCP
+                // probe that closes before its ClientHello at debug only).
+                Some(tls) => match tls.accept(socket, remote, handshake_timeout).await {
+                    Some(stream) => Accepted::Tls(Box::new(stream)),
+                    None => return,
+                },
             };
             match tokio::time::timeout_at(deadline, accept::first_frames(&mut stream)).await {
                 Ok(Ok(read)) => {

@@ -12,6 +12,7 @@
 use crate::chaincode::{Chaincode, Response};
 use crate::context::TxContext;
 use crate::limits::{budgeted, LogBudget};
+use crate::metrics::{Metrics, StatusClass};
 use crate::proposal::Decoded;
 use crate::stub::{Stub, StubError};
 use ccaas_proto::{
@@ -66,6 +67,8 @@ pub struct StreamConfig {
     /// The largest message taken from the peer: past it the stream ends
     /// with `RESOURCE_EXHAUSTED`, naming both sizes.
     pub max_recv_message_bytes: usize,
+    /// The server's metrics, when its operations endpoint is on.
+    pub(crate) metrics: Option<Arc<Metrics>>,
 }
 
 impl StreamConfig {
@@ -78,6 +81,7 @@ impl StreamConfig {
             max_concurrent_transactions: DEFAULT_MAX_CONCURRENT_TRANSACTIONS,
             max_transactions_per_stream: DEFAULT_MAX_TRANSACTIONS_PER_STREAM,
             max_recv_message_bytes: ccaas_proto::PEER_MAX_MESSAGE_BYTES,
+            metrics: None,
         }
     }
 }
@@ -118,6 +122,7 @@ pub(crate) struct StreamLink {
     /// The budget of the lines the peer's messages can trigger (a flood
     /// of them writes a few a second).
     lines: LogBudget,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl StreamLink {
@@ -152,6 +157,10 @@ impl StreamLink {
         // Removes the entry however this ends: answered, timed out, or the
         // chaincode dropped the future.
         let _entry = PendingEntry { link: self, key };
+        let _timer = self.metrics.as_deref().map(|m| {
+            m.sent_bytes(message.payload.len());
+            m.ledger_timer(request)
+        });
         if self.out.send(message).await.is_err() {
             return Err(StubError::StreamClosed { request });
         }
@@ -172,6 +181,9 @@ impl StreamLink {
 
     /// Sends without waiting (COMPLETED, ERROR, KEEPALIVE).
     async fn send(&self, message: ChaincodeMessage) -> bool {
+        if let Some(metrics) = &self.metrics {
+            metrics.sent_bytes(message.payload.len());
+        }
         self.out.send(message).await.is_ok()
     }
 
@@ -307,7 +319,9 @@ where
         request_timeout: config.request_timeout,
         capabilities: RwLock::new(PeerCapabilities::default()),
         lines: crate::limits::per_stream_lines(),
+        metrics: config.metrics.clone(),
     });
+    let _stream_open = config.metrics.as_deref().map(Metrics::stream);
     let register = ChaincodeMessage::new(
         MessageType::Register,
         ChaincodeId {
@@ -378,9 +392,15 @@ where
                     }
                     Some(Ok(m)) => m,
                 };
+                if let Some(metrics) = &config.metrics {
+                    metrics.received_bytes(message.payload.len());
+                }
                 match message.kind() {
                     Some(MessageType::Registered) if phase == Phase::Registering => {
                         phase = Phase::Registered;
+                        if let Some(metrics) = &config.metrics {
+                            metrics.registered();
+                        }
                         info!(package_id = %config.package_id, "registered with the peer");
                     }
                     Some(MessageType::Ready) if phase != Phase::Ready => {
@@ -390,6 +410,9 @@ where
                         }
                         if phase == Phase::Registering {
                             info!(package_id = %config.package_id, "registered with the peer");
+                            if let Some(metrics) = &config.metrics {
+                                metrics.registered();
+                            }
                         }
                         phase = Phase::Ready;
                         match capabilities.additional_params {
@@ -422,7 +445,7 @@ where
                             link.send(error).await;
                             continue;
                         }
-                        let span = tracing::info_span!("tx", txid = %message.txid, channel = %message.channel_id);
+                        let span = tracing::info_span!("tx", txid = %message.txid, channel = %message.channel_id, function = tracing::field::Empty);
                         let task = execute(Arc::clone(&chaincode), Arc::clone(&link), Arc::clone(&limiter), Arc::clone(&share), kind, message);
                         let handle = running.spawn(task.instrument(span));
                         in_flight.insert(key, handle);
@@ -450,6 +473,9 @@ where
             }
             () = &mut warning, if phase == Phase::Registering && !warned => {
                 warned = true;
+                if let Some(metrics) = &config.metrics {
+                    metrics.registration_warning();
+                }
                 warn!(
                     package_id = %config.package_id,
                     waited = ?config.registration_warning,
@@ -515,6 +541,8 @@ async fn execute<C: Chaincode>(
     kind: MessageType,
     mut message: ChaincodeMessage,
 ) {
+    let started = link.metrics.as_ref().map(|_| std::time::Instant::now());
+    let waiting = link.metrics.as_deref().map(Metrics::waiting);
     // The stream's share first, then the server's bound: a stream waits
     // for the server's permits with at most its share of transactions, so
     // one stream's backlog never queues ahead of every other stream.
@@ -524,12 +552,39 @@ async fn execute<C: Chaincode>(
     let Ok(_permit) = limiter.acquire_owned().await else {
         return;
     };
+    drop(waiting);
+    let _in_flight = link.metrics.as_deref().map(Metrics::in_flight);
     if link.is_closed() {
         // Its stream ended while it waited: nobody can receive its answer.
         debug!("dropping a transaction whose stream ended before it started");
         return;
     }
-    let answer = match prepare(&link, &mut message) {
+    let prepared = prepare(&link, &mut message);
+    let function = match &prepared {
+        Ok(context) => context
+            .input
+            .args
+            .first()
+            .map(|f| String::from_utf8_lossy(f)),
+        Err(_) => None,
+    };
+    tracing::Span::current().record(
+        "function",
+        tracing::field::display(function.as_deref().unwrap_or("")),
+    );
+    let series = link.metrics.as_deref().map(|m| {
+        let series = m.tx(
+            &message.channel_id,
+            function
+                .as_deref()
+                .unwrap_or(crate::metrics::INVALID_FUNCTION),
+        );
+        series.received();
+        series
+    });
+    drop(function);
+    let mut class = StatusClass::Error;
+    let answer = match prepared {
         Err(text) => {
             budgeted!(link.lines, warn!("refusing the transaction: {text}"));
             error_message(&message, &text)
@@ -548,19 +603,25 @@ async fn execute<C: Chaincode>(
                 Ok(response)
                     if kind == MessageType::Init && response.status >= crate::chaincode::ERROR =>
                 {
-                    info!(status = response.status, message = %response.message, "init failed");
+                    info!(status = response.status, response = %response.message, "init failed");
                     let mut error = error_message(&message, &response.message);
                     error.chaincode_event = context.take_event();
                     error
                 }
                 Ok(response) => match context.finish_batch().await {
-                    Ok(()) => completed(&message, response, context.take_event()),
+                    Ok(()) => {
+                        class = StatusClass::of(response.status);
+                        completed(&message, response, context.take_event())
+                    }
                     Err(e) => {
                         warn!("sending the write batch failed: {e}");
                         error_message(&message, &format!("failed send batch: {e}"))
                     }
                 },
                 Err(panic) => {
+                    if let Some(metrics) = &link.metrics {
+                        metrics.panicked();
+                    }
                     let text = panic_message(panic.as_ref());
                     error!("the chaincode panicked: {text}");
                     error_message(&message, &format!("chaincode panicked: {text}"))
@@ -568,6 +629,9 @@ async fn execute<C: Chaincode>(
             }
         }
     };
+    if let (Some(series), Some(started)) = (series, started) {
+        series.completed(class, started.elapsed());
+    }
     let status = answer.kind_name();
     if link.send(answer).await {
         debug!("answered {status}");
@@ -600,7 +664,7 @@ fn completed(
     event: Option<ChaincodeEvent>,
 ) -> ChaincodeMessage {
     if !response.is_endorsable() {
-        info!(status = response.status, message = %response.message, "the chaincode answered an error");
+        info!(status = response.status, response = %response.message, "the chaincode answered an error");
     }
     let mut message = stamped(ChaincodeMessage::for_tx(
         MessageType::Completed,

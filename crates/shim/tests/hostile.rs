@@ -177,6 +177,22 @@ struct Resources {
     threads: usize,
 }
 
+/// The resources once the fd count has held still for 100 ms (or after
+/// `GUARD`): what a baseline should be when connections may still be
+/// closing.
+async fn settled_resources() -> Resources {
+    let deadline = tokio::time::Instant::now() + GUARD;
+    let mut last = resources();
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = resources();
+        if now.fds == last.fds || tokio::time::Instant::now() > deadline {
+            return now;
+        }
+        last = now;
+    }
+}
+
 fn resources() -> Resources {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let field = |name: &str| -> u64 {
@@ -450,7 +466,9 @@ async fn connections_past_the_limit_are_closed_and_a_peer_gets_in_after() {
             c.handshake_timeout = Duration::from_secs(60);
         })
         .await;
-        let baseline = resources();
+        // Settled first: the fds of the previous server may still be
+        // closing, and the count below waits for exactly 40 more.
+        let baseline = settled_resources().await;
         let mut held = Vec::new();
         for _ in 0..20 {
             held.push(framer::dial(server.address, server.tls()).await.unwrap());

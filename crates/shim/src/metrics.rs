@@ -139,6 +139,9 @@ pub struct Metrics {
     waiting: Gauge,
     ledger_requests: Family<TypeLabels, Counter>,
     ledger_duration: Family<TypeLabels, Histogram, fn() -> Histogram>,
+    /// The series of each request type seen, found by a scan of a few
+    /// static names instead of a hash of the label set.
+    ledger_cache: RwLock<Vec<(&'static str, Counter, Histogram)>>,
     streams: Gauge,
     registrations: Counter,
     registration_warnings: Counter,
@@ -277,6 +280,7 @@ impl Metrics {
             waiting,
             ledger_requests,
             ledger_duration,
+            ledger_cache: RwLock::new(Vec::new()),
             streams,
             registrations,
             registration_warnings,
@@ -355,11 +359,24 @@ impl Metrics {
 
     /// A ledger request of `kind` was answered (or failed) after `took`.
     pub(crate) fn ledger_request(&self, kind: &'static str, took: Duration) {
+        let same = |known: &&'static str| std::ptr::eq(*known, kind) || *known == kind;
+        {
+            let cache = self.ledger_cache.read().unwrap_or_else(|p| p.into_inner());
+            if let Some((_, requests, duration)) = cache.iter().find(|(k, _, _)| same(k)) {
+                requests.inc();
+                duration.observe(took.as_secs_f64());
+                return;
+            }
+        }
         let labels = TypeLabels { r#type: kind };
-        self.ledger_requests.get_or_create(&labels).inc();
-        self.ledger_duration
-            .get_or_create(&labels)
-            .observe(took.as_secs_f64());
+        let requests = self.ledger_requests.get_or_create(&labels).clone();
+        let duration = self.ledger_duration.get_or_create(&labels).clone();
+        requests.inc();
+        duration.observe(took.as_secs_f64());
+        let mut cache = self.ledger_cache.write().unwrap_or_else(|p| p.into_inner());
+        if !cache.iter().any(|(k, _, _)| same(k)) {
+            cache.push((kind, requests, duration));
+        }
     }
 
     /// Times a ledger request of `kind` until the guard drops (answered,

@@ -282,7 +282,7 @@ async fn metrics_count_a_known_run_of_transactions() {
         sample(&text, "chaincode_shim_transactions_waiting"),
         Some(0.0)
     );
-    // The values read back: "22" once (the missing key answers empty).
+    // Bytes depend on every message's encoding: counted, not recomputed here.
     let sent = series(
         "chaincode_shim_message_payload_bytes_total",
         "direction=\"sent\"",

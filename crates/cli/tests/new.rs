@@ -29,7 +29,10 @@ fn a_new_crate_passes_its_tests_with_no_warning() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{output:?}");
-    assert!(stdout.contains("Created the chaincode crate `asset-registry`"), "{stdout}");
+    assert!(
+        stdout.contains("Created the chaincode crate `asset-registry`"),
+        "{stdout}"
+    );
 
     // The dependencies are this checkout's crates, by absolute path.
     let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
@@ -70,7 +73,10 @@ fn a_new_crate_passes_its_tests_with_no_warning() {
         stdout.contains("creating_an_asset_sets_the_event ... ok"),
         "{stdout}"
     );
-    let warnings: Vec<&str> = stderr.lines().filter(|l| l.starts_with("warning")).collect();
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning"))
+        .collect();
     assert!(warnings.is_empty(), "{stderr}");
 }
 

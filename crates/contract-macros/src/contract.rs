@@ -220,7 +220,9 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
                 // reported there.
                 quote_spanned!(ty.span()=> #helper(#call, #to_payload))
             }
-            None => quote!(#private::value_outcome(#call, <() as #private::ContractValue>::to_payload)),
+            None => {
+                quote!(#private::value_outcome(#call, <() as #private::ContractValue>::to_payload))
+            }
         };
         quote! {
             #name => ::core::option::Option::Some(::std::boxed::Box::pin(async move {

@@ -3,8 +3,8 @@
 pub use crate::chaincode::BoxFuture;
 use crate::chaincode::Returned;
 use crate::metadata::{Components, Info, Parameter, Transaction};
-pub use crate::value::{ContractValue, IntoOutcome};
 use crate::value::ArgError;
+pub use crate::value::{ContractValue, IntoOutcome};
 pub use serde_json::Value;
 use std::any::Any;
 

@@ -111,7 +111,9 @@ async fn run() -> Result<(), ServerError> {
         address: config.address,
         source,
     };
-    let listener = TcpListener::bind(config.address).await.map_err(bind_error)?;
+    let listener = TcpListener::bind(config.address)
+        .await
+        .map_err(bind_error)?;
     eprintln!(
         "echo server listening address={} tls={}",
         listener.local_addr().map_err(bind_error)?,

@@ -138,11 +138,7 @@ where
 pub fn report(error: &RunError) -> ExitCode {
     #[allow(clippy::print_stderr)] // the one line a chaincode binary's main prints
     {
-        eprintln!(
-            "{}: error: {}",
-            program(),
-            ccaas_core::report::chain(error)
-        );
+        eprintln!("{}: error: {}", program(), ccaas_core::report::chain(error));
     }
     ExitCode::from(error.exit_code())
 }

@@ -135,7 +135,9 @@ fn declared(toml: &str) -> (BTreeSet<String>, Vec<String>) {
                 ));
             }
             if !repo().join("crates").join(dir).join("Cargo.toml").is_file() {
-                problems.push(format!("`{key}`: there is no `crates/{dir}` in this repository"));
+                problems.push(format!(
+                    "`{key}`: there is no `crates/{dir}` in this repository"
+                ));
             }
         }
     }
@@ -145,7 +147,10 @@ fn declared(toml: &str) -> (BTreeSet<String>, Vec<String>) {
 #[test]
 fn every_cargo_toml_block_lists_the_crates_its_section_uses() {
     let known = known_crates();
-    assert!(known.contains("ccaas_peersim") && known.contains("tokio"), "{known:?}");
+    assert!(
+        known.contains("ccaas_peersim") && known.contains("tokio"),
+        "{known:?}"
+    );
     let mut docs: Vec<PathBuf> = std::fs::read_dir(repo().join("docs"))
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -14,7 +14,10 @@ fn run(vars: &[(&str, &str)]) -> (Option<i32>, String) {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 // Regression: main printed `{e}`, "cannot listen on ..." without the reason.
@@ -38,8 +41,13 @@ fn a_missing_package_file_is_reported_with_its_cause() {
     ]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
-        stderr.contains("asset-transfer-basic: error: cannot open CHAINCODE_PACKAGE `/nonexistent/basic.tgz`"),
+        stderr.contains(
+            "asset-transfer-basic: error: cannot open CHAINCODE_PACKAGE `/nonexistent/basic.tgz`"
+        ),
         "{stderr}"
     );
-    assert!(stderr.contains("No such file or directory (os error 2)"), "{stderr}");
+    assert!(
+        stderr.contains("No such file or directory (os error 2)"),
+        "{stderr}"
+    );
 }

@@ -68,7 +68,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (".gitignore", include_str!("../../templates/new/gitignore")),
     ("README.md", include_str!("../../templates/new/README.md")),
     ("src/lib.rs", include_str!("../../templates/new/src/lib.rs")),
-    ("src/main.rs", include_str!("../../templates/new/src/main.rs")),
+    (
+        "src/main.rs",
+        include_str!("../../templates/new/src/main.rs"),
+    ),
     (
         "tests/contract.rs",
         include_str!("../../templates/new/tests/contract.rs"),
@@ -80,6 +83,7 @@ const DEPENDENCIES: &[&str] = &["contract", "shim", "peersim"];
 
 /// Names a new crate cannot take: Rust's keywords (the library's name is
 /// a Rust identifier), the standard crates, and the crates it depends on.
+#[rustfmt::skip]
 const RESERVED: &[&str] = &[
     "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
     "extern", "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move",
@@ -288,7 +292,10 @@ mod tests {
             ("to ken", "` ` is not allowed"),
             ("tokén", "`é` is not allowed"),
             ("type", "is a Rust keyword"),
-            ("ccaas-shim", "`ccaas_shim` is a Rust keyword, a standard crate or a crate it depends on"),
+            (
+                "ccaas-shim",
+                "`ccaas_shim` is a Rust keyword, a standard crate or a crate it depends on",
+            ),
         ] {
             let message = check_name(name).map_err(|e| e.to_string());
             assert!(

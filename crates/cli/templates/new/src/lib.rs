@@ -35,7 +35,12 @@ impl {{contract}} {
     /// `CreateAsset ID OWNER`: a new asset, announced with the event
     /// `AssetCreated`.
     #[transaction]
-    async fn create_asset(&self, ctx: &Context<'_>, id: String, owner: String) -> Result<(), Error> {
+    async fn create_asset(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        owner: String,
+    ) -> Result<(), Error> {
         if ctx.stub().get_state(&id).await?.is_some() {
             return Err(Error::new(format!("the asset {id} already exists")));
         }

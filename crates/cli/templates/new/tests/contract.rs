@@ -18,14 +18,18 @@ async fn peer() -> Result<Session> {
 #[tokio::test]
 async fn an_asset_created_can_be_read() -> Result {
     let peer = peer().await?;
-    let created = peer.invoke(CHANNEL, ["CreateAsset", "asset1", "Tomoko"]).await?;
+    let created = peer
+        .invoke(CHANNEL, ["CreateAsset", "asset1", "Tomoko"])
+        .await?;
     assert!(created.is_success(), "{created:?}");
     assert_eq!(
         peer.get_state(CHANNEL, "asset1").as_deref(),
         Some(&br#"{"ID":"asset1","Owner":"Tomoko"}"#[..])
     );
     // The contract's name, then the transaction's, first letter in any case.
-    let read = peer.invoke(CHANNEL, ["{{contract}}:readAsset", "asset1"]).await?;
+    let read = peer
+        .invoke(CHANNEL, ["{{contract}}:readAsset", "asset1"])
+        .await?;
     assert_eq!(read.payload(), br#"{"ID":"asset1","Owner":"Tomoko"}"#);
     Ok(())
 }
@@ -33,7 +37,9 @@ async fn an_asset_created_can_be_read() -> Result {
 #[tokio::test]
 async fn creating_an_asset_sets_the_event() -> Result {
     let peer = peer().await?;
-    let created = peer.invoke(CHANNEL, ["CreateAsset", "asset1", "Tomoko"]).await?;
+    let created = peer
+        .invoke(CHANNEL, ["CreateAsset", "asset1", "Tomoko"])
+        .await?;
     assert_eq!(created.event_name(), Some({{crate}}::ASSET_CREATED));
     assert_eq!(
         created.event_payload(),
@@ -45,8 +51,11 @@ async fn creating_an_asset_sets_the_event() -> Result {
 #[tokio::test]
 async fn errors_are_answers_with_a_message() -> Result {
     let peer = peer().await?;
-    peer.invoke(CHANNEL, ["CreateAsset", "asset1", "Tomoko"]).await?;
-    let again = peer.invoke(CHANNEL, ["CreateAsset", "asset1", "Max"]).await?;
+    peer.invoke(CHANNEL, ["CreateAsset", "asset1", "Tomoko"])
+        .await?;
+    let again = peer
+        .invoke(CHANNEL, ["CreateAsset", "asset1", "Max"])
+        .await?;
     assert!(!again.is_success());
     let message = again.response().map(|r| r.message.as_str());
     assert_eq!(message, Some("the asset asset1 already exists"));

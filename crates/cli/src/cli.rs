@@ -61,6 +61,11 @@ pub enum Command {
         after_help = "Examples:\n  ccaas probe basic.tgz --config '{\"peername\":\"peer0\"}' --connect 127.0.0.1:9999\n  ccaas probe connection.json --id basic_1.0:9c90b8f7... --invoke ping\n  ccaas probe basic.tgz --profile v3.1 --invoke 'org.hyperledger.fabric:GetMetadata' --json\n\nNames are never resolved without --resolve.\nExit codes: 0 the peer's first invoke would work; 1 it would fail (or the file is invalid); 2 usage error."
     )]
     Probe(commands::probe::ProbeCommandArgs),
+    /// Write a chaincode crate that builds and passes its tests at once: a contract, its tests, a server main.
+    #[command(
+        after_help = "Examples:\n  ccaas new token && cd token && cargo test\n  ccaas new asset-registry --path ~/src/registry --checkout ~/src/ccaas\n\nThe crate's dependencies are path dependencies on a ccaas checkout (ccaas is not published):\nthe one this ccaas was built from, or --checkout DIR.\nExit codes: 0 written; 1 not written (a bad name, DIR not empty, not a checkout); 2 usage error."
+    )]
+    New(commands::new::NewArgs),
 }
 
 impl Command {

@@ -1123,7 +1123,7 @@ async fn sniff_tls(target: SocketAddr, timeout: Duration) -> Option<CertificateI
             self.1.signature_verification_algorithms.supported_schemes()
         }
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = dial::crypto_provider();
     let seen = Arc::new(Mutex::new(None));
     let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])

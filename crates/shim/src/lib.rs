@@ -6,7 +6,7 @@
 //! `protos.Chaincode/Connect`, plain or with (mutual) TLS.
 //!
 //! ```no_run
-//! use ccaas_shim::{Chaincode, ChaincodeServer, Response, Stub};
+//! use ccaas_shim::{Chaincode, Response, Stub};
 //!
 //! struct Kv;
 //!
@@ -28,14 +28,17 @@
 //!     }
 //! }
 //!
-//! #[tokio::main]
-//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     ccaas_shim::logging::init();
-//!     // CHAINCODE_ID (or CHAINCODE_PACKAGE), CHAINCODE_SERVER_ADDRESS, TLS files: see `env`.
-//!     ChaincodeServer::from_env(Kv)?.serve().await?;
-//!     Ok(())
+//! fn main() -> std::process::ExitCode {
+//!     // CHAINCODE_ID (or CHAINCODE_PACKAGE), CHAINCODE_SERVER_ADDRESS, TLS
+//!     // files: see `env`. Logs on stderr; an error is printed with its
+//!     // causes, and picks the exit code: see `run`.
+//!     ccaas_shim::run::main(Kv)
 //! }
 //! ```
+//!
+//! [`run::main`] is `ChaincodeServer::from_env(Kv)?.serve().await` with the
+//! logs, the runtime and the error report around it; use [`ChaincodeServer`]
+//! itself to configure a server in code or serve on a runtime of your own.
 //!
 //! What the server does for you: registers with the package ID and says in
 //! the log when the peer does not answer (a wrong ID); runs every
@@ -64,6 +67,7 @@ pub mod operations;
 pub mod proposal;
 pub mod query;
 mod reload;
+pub mod run;
 pub mod server;
 pub mod statebased;
 pub mod stream;

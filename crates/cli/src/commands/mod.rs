@@ -6,6 +6,7 @@ pub mod completions;
 pub mod id;
 pub mod inspect;
 pub mod man;
+pub mod new;
 pub mod package;
 pub mod probe;
 pub mod simulate;

@@ -27,7 +27,7 @@ const SERVER_KEY: &[u8] = include_bytes!("../../../../fixtures/tls/server.key");
 const CLIENT_CA: &[u8] = include_bytes!("../../../../fixtures/tls/ca.pem");
 
 /// How long the sample may take to listen.
-const START_WAIT: Duration = Duration::from_secs(10);
+const START_WAIT: Duration = Duration::from_secs(30);
 
 /// The transactions run, in order: the sample's ledger set-up, then a read.
 pub const TRANSACTIONS: [&[&str]; 2] = [&["InitLedger"], &["ReadAsset", "asset1"]];

@@ -73,6 +73,7 @@ impl Command {
     /// reads stdout always gets one (`{"ok": false, "errors": [...]}`).
     pub fn json_errors(&self) -> bool {
         match self {
+            Command::Package(a) => a.json,
             Command::Inspect(a) => a.json,
             Command::Validate(a) => a.json,
             Command::Simulate(a) => a.json,

@@ -387,7 +387,7 @@ fn certificate_without_the_dialled_name() {
         &[
             &format!("dialling {} (--connect) instead of `cc.other.example:", kv.addr),
             "server name `cc.other.example`: the address host",
-            "names (SAN): DNS:localhost, DNS:mycc.example.com, DNS:*.chaincode.example.com, IP:127.0.0.1",
+            "names (SAN): DNS:localhost, DNS:mycc.example.com, DNS:*.chaincode.example.com, DNS:peer0-basic.example.com, IP:127.0.0.1",
             "FAIL (tls): the peer's first invoke would fail: the server certificate does not name `cc.other.example`",
         ],
     );

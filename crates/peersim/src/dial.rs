@@ -163,13 +163,35 @@ pub enum DialError {
         source: tonic::transport::Error,
     },
     /// `protos.Chaincode/Connect` was refused.
-    #[error("gRPC call `/protos.Chaincode/Connect` on `{target}` failed: {status}")]
+    #[error(
+        "gRPC call `/protos.Chaincode/Connect` on `{target}` failed: {}",
+        status_words(status)
+    )]
     Call {
         /// The socket address dialled.
         target: SocketAddr,
         /// The gRPC status.
         status: Box<tonic::Status>,
     },
+}
+
+/// A gRPC status in words: its message (or its code's description), the
+/// code's name, and the chain of causes (not tonic's debug dump).
+pub fn status_words(status: &tonic::Status) -> String {
+    let message = if status.message().is_empty() {
+        status.code().description()
+    } else {
+        status.message()
+    };
+    let mut text = format!("{message} (gRPC status {:?})", status.code());
+    if let Some(source) = std::error::Error::source(status) {
+        let causes = ccaas_core::report::chain(source);
+        if !causes.contains(message) {
+            text.push_str(": ");
+            text.push_str(&causes);
+        }
+    }
+    text
 }
 
 /// Anything the HTTP/2 client can run over.
@@ -596,7 +618,7 @@ pub(crate) async fn open_connect(
                 Some(io) => Ok(TokioIo::new(io)),
                 None => Err(std::io::Error::new(
                     std::io::ErrorKind::NotConnected,
-                    "the stream was dialled once; the peer does not reconnect",
+                    "the server ended the connection before the call (a stream is dialled once: the peer does not redial it)",
                 )),
             }
         }

@@ -90,10 +90,11 @@ const PORT_VARIABLES: [&str; 2] = ["CHAINCODE_SERVER_ADDRESS", "CHAINCODE_OPERAT
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
     /// A file given by a flag cannot be read.
-    #[error("the file given with `{flag}`")]
+    #[error("{what}")]
     File {
-        /// The flag.
-        flag: &'static str,
+        /// Which file: `the chaincode server binary`, `the file given
+        /// with `--add``, ...
+        what: &'static str,
         /// What went wrong, with the path.
         #[source]
         source: FsError,
@@ -310,7 +311,7 @@ impl Image {
 pub fn build(spec: &ImageSpec) -> Result<Image, ImageError> {
     let binary = ccaas_core::fs::read_limited(&spec.binary, MAX_FILE_BYTES).map_err(|source| {
         ImageError::File {
-            flag: "--binary",
+            what: "the chaincode server binary",
             source,
         }
     })?;
@@ -370,7 +371,7 @@ pub fn build(spec: &ImageSpec) -> Result<Image, ImageError> {
         }
         let file = ccaas_core::fs::read_file(&add.source, MAX_FILE_BYTES).map_err(|source| {
             ImageError::File {
-                flag: "--add",
+                what: "the file given with `--add`",
                 source,
             }
         })?;
@@ -483,7 +484,7 @@ fn descriptor(blob: &Blob) -> oci::Descriptor {
 
 fn read_package(path: &Path) -> Result<ccaas_core::PackageInfo, ImageError> {
     let file = ccaas_core::fs::open_regular(path).map_err(|source| ImageError::File {
-        flag: "--package",
+        what: "the package given with `--package`",
         source,
     })?;
     ccaas_core::package::identify(

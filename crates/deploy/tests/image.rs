@@ -203,7 +203,7 @@ fn non_elf_files_are_refused_naming_the_file() {
     let missing = dir.path().join("missing");
     let err = ccaas_core::report::chain(&image::build(&ImageSpec::new(&missing)).unwrap_err());
     assert!(
-        err.contains("`--binary`") && err.contains("missing"),
+        err.contains("the chaincode server binary") && err.contains("missing"),
         "{err}"
     );
 }

@@ -146,7 +146,7 @@ pub(crate) fn gzip(raw: &[u8]) -> io::Result<Vec<u8>> {
 pub(crate) fn read_base(path: &Path) -> Result<(Layer, BTreeSet<String>), ImageError> {
     let bytes =
         ccaas_core::fs::read_limited(path, MAX_BASE_BYTES).map_err(|source| ImageError::File {
-            flag: "--base",
+            what: "the base layer given with `--base`",
             source,
         })?;
     let bad = |reason: String| ImageError::BadBase {

@@ -681,3 +681,98 @@ fn plain_http_is_refused_for_a_registry_that_is_not_on_loopback() {
     let err = text(&out.stderr);
     assert!(err.contains("CCAAS_REGISTRY_PASSWORD"), "{err}");
 }
+
+/// The `KEY=VALUE` pairs of the Containerfile's instruction `name` (with
+/// `\` continuations joined), one string per instruction.
+fn instructions(containerfile: &str, name: &str) -> Vec<String> {
+    let joined = containerfile.replace("\\\n", " ");
+    joined
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.strip_prefix(&format!("{name} ")))
+        .map(|rest| rest.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+// docs/Containerfile cannot be built here (no engine, no pulls): it is held
+// to what `ccaas image` writes, and its build line to bin-scripts/install's.
+#[test]
+fn the_containerfile_matches_what_ccaas_image_writes() {
+    let root = ccaas_testkit::repo_root();
+    let file = std::fs::read_to_string(root.join("docs/Containerfile")).unwrap();
+    let install = std::fs::read_to_string(root.join("bin-scripts/install")).unwrap();
+
+    // Multi-stage: a build stage, then a static base (scratch or distroless).
+    let froms = instructions(&file, "FROM");
+    assert_eq!(froms.len(), 2, "{froms:?}");
+    assert!(froms[0].ends_with(" AS build"), "{froms:?}");
+    assert!(
+        froms[1] == "scratch" || froms[1].starts_with("gcr.io/distroless/static"),
+        "{froms:?}"
+    );
+
+    // The static build: the flag bin-scripts/install passes, with --target
+    // (so build scripts and proc-macros stay dynamic) and --locked.
+    let flag = "-C target-feature=+crt-static";
+    assert!(
+        install.contains(flag) && install.contains("--target"),
+        "bin-scripts/install changed"
+    );
+    let runs = instructions(&file, "RUN");
+    let build = runs
+        .iter()
+        .find(|r| r.contains("cargo build"))
+        .unwrap_or_else(|| panic!("no cargo build in {runs:?}"));
+    for needle in [
+        &format!("RUSTFLAGS='{flag}'"),
+        "--release",
+        "--locked",
+        "--target",
+    ] {
+        assert!(build.contains(needle), "{needle} not in {build}");
+    }
+
+    // What the final stage says is what `ccaas image --name chaincode` writes.
+    let f = Fixture::new();
+    let built = json(
+        ok(&ccaas(&[
+            "image",
+            &f.p("kv"),
+            "--name",
+            "chaincode",
+            "--json",
+        ]))
+        .as_bytes(),
+    );
+    assert_eq!(
+        instructions(&file, "USER"),
+        [built["user"].as_str().unwrap()]
+    );
+    let env = instructions(&file, "ENV").join(" ");
+    for pair in built["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+    {
+        if pair.starts_with("CHAINCODE_") {
+            assert!(env.split(' ').any(|p| p == pair), "{pair} not in ENV {env}");
+        }
+    }
+    let ports: Vec<&str> = built["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(instructions(&file, "EXPOSE"), [ports.join(" ")]);
+    let entrypoint = built["entrypoint"].to_string();
+    assert_eq!(instructions(&file, "ENTRYPOINT"), [entrypoint.clone()]);
+    let copy = instructions(&file, "COPY");
+    let binary = built["entrypoint"][0].as_str().unwrap();
+    assert!(
+        copy.iter()
+            .any(|c| c.starts_with("--from=build ") && c.ends_with(binary)),
+        "{copy:?}"
+    );
+}

@@ -767,7 +767,7 @@ fn the_containerfile_matches_what_ccaas_image_writes() {
         .collect();
     assert_eq!(instructions(&file, "EXPOSE"), [ports.join(" ")]);
     let entrypoint = built["entrypoint"].to_string();
-    assert_eq!(instructions(&file, "ENTRYPOINT"), [entrypoint.clone()]);
+    assert_eq!(instructions(&file, "ENTRYPOINT"), [entrypoint]);
     let copy = instructions(&file, "COPY");
     let binary = built["entrypoint"][0].as_str().unwrap();
     assert!(

@@ -103,6 +103,29 @@ pub(crate) enum PrefaceError {
     },
 }
 
+/// What an HTTP/2 server writes to a client whose first bytes are not
+/// HTTP/2, as h2 does: its (empty) SETTINGS, then GOAWAY with last stream
+/// 0 and `PROTOCOL_ERROR`. A client that speaks TLS to a plain port then
+/// reads bytes that are not TLS and says so (grpc-go: "first record does
+/// not look like a TLS handshake"), instead of seeing a silent close.
+pub(crate) const NOT_HTTP2_ANSWER: [u8; 26] = [
+    0, 0, 0, 0x4, 0, 0, 0, 0, 0, // SETTINGS, empty, stream 0
+    0, 0, 8, 0x7, 0, 0, 0, 0, 0, // GOAWAY, 8 bytes, stream 0
+    0, 0, 0, 0, // last stream ID 0
+    0, 0, 0, 0x1, // PROTOCOL_ERROR
+];
+
+/// Answers a client that did not start HTTP/2 with [`NOT_HTTP2_ANSWER`]
+/// and closes the connection (bounded by `within`).
+pub(crate) async fn refuse<W: AsyncWrite + Unpin>(io: &mut W, within: std::time::Duration) {
+    use tokio::io::AsyncWriteExt;
+    let _ = tokio::time::timeout(within, async {
+        io.write_all(&NOT_HTTP2_ANSWER).await?;
+        io.shutdown().await
+    })
+    .await;
+}
+
 /// Reads the client preface and its first frame, which must be SETTINGS,
 /// and returns every byte read (tonic reads them again from [`Conn`]).
 pub(crate) async fn first_frames<R: AsyncRead + Unpin>(
@@ -173,6 +196,16 @@ impl Connected for Conn {
     type ConnectInfo = TcpConnectInfo;
     fn connect_info(&self) -> Self::ConnectInfo {
         self.info.clone()
+    }
+}
+
+impl Accepted {
+    /// [`refuse`] on either transport.
+    pub(crate) async fn refuse(&mut self, within: std::time::Duration) {
+        match self {
+            Accepted::Plain(s) => refuse(s, within).await,
+            Accepted::Tls(s) => refuse(s.as_mut(), within).await,
+        }
     }
 }
 

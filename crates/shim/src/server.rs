@@ -510,7 +510,12 @@ async fn accept_loop(
                         .send(Ok(accept::Conn::new(stream, read, slot)))
                         .await;
                 }
-                Ok(Err(e)) => debug!(peer = %remote, "closed a connection: {e}"),
+                Ok(Err(e)) => {
+                    if !matches!(e, accept::PrefaceError::Io(_)) {
+                        stream.refuse(Duration::from_secs(1)).await;
+                    }
+                    debug!(peer = %remote, "closed a connection: {e}");
+                }
                 Err(_) => debug!(
                     peer = %remote,
                     "closed a connection that did not start HTTP/2 within {handshake_timeout:?}"

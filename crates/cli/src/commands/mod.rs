@@ -4,6 +4,7 @@
 
 pub mod completions;
 pub mod id;
+pub mod image;
 pub mod inspect;
 pub mod man;
 pub mod new;

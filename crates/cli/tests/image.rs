@@ -1,0 +1,778 @@
+//! `ccaas image` as a user runs it, and its images read by the real tools:
+//! skopeo (OCI layout, oci-archive, docker-archive), `podman load`,
+//! containerd's `ctr images import`, and a push to Debian's
+//! `docker-registry` over TLS with basic auth, pulled back byte for byte.
+//! `docker load` is not tested: there is no Docker engine here.
+//!
+//! These tests need Debian's `skopeo`, `podman`, `containerd` and
+//! `docker-registry`, and `apache2-utils` (htpasswd); a missing tool fails
+//! the test with the package to install.
+#![allow(clippy::unwrap_used)]
+
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const CCAAS: &str = env!("CARGO_BIN_EXE_ccaas");
+
+/// A static x86-64 Linux executable that prints `hello from scratch` and
+/// exits 0: the smallest chaincode "server" an image can hold.
+fn hello_elf() -> Vec<u8> {
+    let msg = b"hello from scratch\n";
+    let mut code = vec![0xb8, 1, 0, 0, 0, 0xbf, 1, 0, 0, 0, 0x48, 0x8d, 0x35];
+    code.extend_from_slice(&16i32.to_le_bytes());
+    code.push(0xba);
+    code.extend_from_slice(&(msg.len() as u32).to_le_bytes());
+    code.extend_from_slice(&[0x0f, 0x05, 0xb8, 0x3c, 0, 0, 0, 0x31, 0xff, 0x0f, 0x05]);
+    code.extend_from_slice(msg);
+    let base: u64 = 0x40_0000;
+    let total = (64 + 56 + code.len()) as u64;
+    let mut elf = Vec::new();
+    elf.extend_from_slice(b"\x7fELF\x02\x01\x01\x00");
+    elf.extend_from_slice(&[0; 8]);
+    for (v, n) in [
+        (2u64, 2),
+        (62, 2),
+        (1, 4),
+        (base + 120, 8),
+        (64, 8),
+        (0, 8),
+        (0, 4),
+    ] {
+        elf.extend_from_slice(&v.to_le_bytes()[..n]);
+    }
+    for v in [64u16, 56, 1, 0, 0, 0] {
+        elf.extend_from_slice(&v.to_le_bytes());
+    }
+    elf.extend_from_slice(&1u32.to_le_bytes());
+    elf.extend_from_slice(&5u32.to_le_bytes());
+    for v in [0, base, base, total, total, 0x1000] {
+        elf.extend_from_slice(&v.to_le_bytes());
+    }
+    elf.extend_from_slice(&code);
+    elf
+}
+
+fn write_exe(path: &Path, bytes: &[u8]) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, bytes).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A command with no proxy settings: everything here is on 127.0.0.1.
+fn command(program: &str) -> Command {
+    let mut cmd = Command::new(program);
+    for var in [
+        "http_proxy",
+        "https_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env_remove("SOURCE_DATE_EPOCH");
+    cmd
+}
+
+fn ccaas(args: &[&str]) -> Output {
+    command(CCAAS).args(args).output().unwrap()
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+#[track_caller]
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// The path of `tool`, or a failure naming the Debian package to install.
+#[track_caller]
+fn need(tool: &str, package: &str) -> PathBuf {
+    for dir in [
+        "/usr/local/sbin",
+        "/usr/local/bin",
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/bin",
+    ] {
+        let path = Path::new(dir).join(tool);
+        if path.is_file() {
+            return path;
+        }
+    }
+    panic!("`{tool}` is not installed: this test needs it; install Debian's package with `apt-get install -y {package}`");
+}
+
+fn run_tool(tool: &Path, args: &[&str]) -> Output {
+    command(tool.to_str().unwrap()).args(args).output().unwrap()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn json(bytes: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("{e}: {}", text(bytes)))
+}
+
+/// A directory with the hello binary as `kv` and an added file.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        write_exe(&dir.path().join("kv"), &hello_elf());
+        std::fs::write(dir.path().join("app.conf"), b"level=info\n").unwrap();
+        Fixture { dir }
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+    fn p(&self, name: &str) -> String {
+        self.path(name).display().to_string()
+    }
+    /// `ccaas image kv --tag kv:1.0 --add app.conf:/etc/kv/app.conf` plus `extra`.
+    fn image(&self, extra: &[&str]) -> Output {
+        let (kv, add) = (
+            self.p("kv"),
+            format!("{}:/etc/kv/app.conf", self.p("app.conf")),
+        );
+        let mut args = vec!["image", &kv, "--tag", "kv:1.0", "--add", &add];
+        args.extend_from_slice(extra);
+        ccaas(&args)
+    }
+}
+
+#[test]
+fn the_same_binary_and_flags_give_the_same_digest_and_bytes() {
+    let (a, b) = (Fixture::new(), Fixture::new());
+    let out_a = ok(&a.image(&["-o", &a.p("kv.tar")]));
+    std::thread::sleep(Duration::from_millis(1100));
+    let out_b = ok(&b.image(&["-o", &b.p("kv.tar")]));
+    assert_eq!(out_a, out_b);
+    assert!(out_a.starts_with("kv@sha256:"), "{out_a}");
+    assert_eq!(
+        std::fs::read(a.path("kv.tar")).unwrap(),
+        std::fs::read(b.path("kv.tar")).unwrap()
+    );
+
+    // SOURCE_DATE_EPOCH is the creation time: another time, another digest.
+    let kv = a.p("kv");
+    let later = command(CCAAS)
+        .args(["image", &kv, "--tag", "kv:1.0", "--add"])
+        .arg(format!("{}:/etc/kv/app.conf", a.p("app.conf")))
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .unwrap();
+    assert_ne!(ok(&later), out_a);
+}
+
+#[test]
+fn json_says_what_the_image_holds() {
+    let f = Fixture::new();
+    let out = json(ok(&f.image(&["--json", "--image-version", "1.0"])).as_bytes());
+    assert_eq!(out["ok"], true);
+    assert_eq!(out["user"], "65532:65532");
+    assert_eq!(out["architecture"], "amd64");
+    assert_eq!(out["entrypoint"], serde_json::json!(["/usr/local/bin/kv"]));
+    assert_eq!(out["ports"], serde_json::json!(["9443/tcp", "9999/tcp"]));
+    assert_eq!(
+        out["annotations"]["org.opencontainers.image.version"],
+        "1.0"
+    );
+    assert_eq!(
+        out["annotations"]["org.opencontainers.image.created"],
+        "1970-01-01T00:00:00Z"
+    );
+    let digest = out["digest"].as_str().unwrap();
+    assert_eq!(out["reference"], format!("kv@{digest}"));
+}
+
+#[test]
+fn the_package_label_and_id_become_labels() {
+    let f = Fixture::new();
+    let pkg = f.p("kv.tgz");
+    ok(&ccaas(&[
+        "package",
+        "--label",
+        "kv_1.0",
+        "--address",
+        "kv.chaincode:9999",
+        "-o",
+        &pkg,
+    ]));
+    let id = ok(&ccaas(&["id", &pkg])).trim().to_owned();
+    let out = json(ok(&f.image(&["--json", "--package", &pkg])).as_bytes());
+    assert_eq!(
+        out["annotations"]["org.hyperledger.fabric.chaincode.label"],
+        "kv_1.0"
+    );
+    assert_eq!(
+        out["annotations"]["org.hyperledger.fabric.chaincode.package-id"],
+        id
+    );
+
+    let bad = f.p("app.conf");
+    let out = f.image(&["--package", &bad]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--package") && err.contains("app.conf"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_dynamic_binary_is_refused_with_the_static_build_line() {
+    // /bin/true: a real dynamically linked Debian executable.
+    let out = ccaas(&["image", "/bin/true", "--tag", "t:1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    for needle in [
+        "ccaas: error: `/bin/true` is dynamically linked",
+        "program interpreter is `/lib",
+        "RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --target",
+        "--base LAYER.tar",
+    ] {
+        assert!(err.contains(needle), "{needle:?} not in {err}");
+    }
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_script_and_a_missing_file_are_refused_naming_the_file() {
+    let f = Fixture::new();
+    std::fs::write(f.path("run.sh"), "#!/bin/sh\n").unwrap();
+    let out = ccaas(&["image", &f.p("run.sh"), "--tag", "t:1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("run.sh") && err.contains("a script"), "{err}");
+
+    let out = f.image(&["--add", "/nonexistent/x:/etc/x"]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--add") && err.contains("/nonexistent/x"),
+        "{err}"
+    );
+
+    let out = f.image(&["--add", "relative:etc/x"]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--add relative:etc/x") && err.contains("absolute"),
+        "{err}"
+    );
+
+    let out = ccaas(&["image", &f.p("kv"), "-o", &f.p("x.tar")]);
+    assert!(
+        text(&out.stderr).contains("--output needs --tag"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!f.path("x.tar").exists());
+}
+
+#[test]
+fn a_dynamic_binary_on_a_base_layer_is_built_with_a_note() {
+    let f = Fixture::new();
+    // A base layer holding the dynamic binary's interpreter.
+    let interp = "lib64/ld-linux-x86-64.so.2";
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(2);
+    header.set_mode(0o755);
+    header.set_cksum();
+    tar.append_data(&mut header, interp, &b"ld"[..]).unwrap();
+    std::fs::write(f.path("base.tar"), tar.into_inner().unwrap()).unwrap();
+    let out = ccaas(&[
+        "image",
+        "/bin/true",
+        "--tag",
+        "t:1",
+        "--base",
+        &f.p("base.tar"),
+        "--json",
+    ]);
+    let doc = json(ok(&out).as_bytes());
+    assert_eq!(doc["layers"].as_array().unwrap().len(), 2);
+    assert!(
+        text(&out.stderr).contains("ccaas: note: `/bin/true` is dynamically linked"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn skopeo_reads_the_layout_and_both_archive_forms() {
+    let skopeo = need("skopeo", "skopeo");
+    let f = Fixture::new();
+    let digest = json(
+        ok(&f.image(&["--json", "-o", &f.p("kv.tar"), "--layout", &f.p("kv-oci")])).as_bytes(),
+    )["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The layout: the raw manifest skopeo reads is ours, digest and all.
+    let raw = run_tool(
+        &skopeo,
+        &["inspect", "--raw", &format!("oci:{}:1.0", f.p("kv-oci"))],
+    );
+    assert_eq!(
+        format!("sha256:{}", sha256_hex(ok(&raw).as_bytes())),
+        digest
+    );
+    for source in [
+        format!("oci:{}:1.0", f.p("kv-oci")),
+        format!("oci-archive:{}", f.p("kv.tar")),
+        format!("docker-archive:{}", f.p("kv.tar")),
+    ] {
+        let config = json(ok(&run_tool(&skopeo, &["inspect", "--config", &source])).as_bytes());
+        assert_eq!(config["config"]["User"], "65532:65532", "{source}");
+        assert_eq!(
+            config["config"]["Entrypoint"],
+            serde_json::json!(["/usr/local/bin/kv"]),
+            "{source}"
+        );
+        assert_eq!(config["architecture"], "amd64", "{source}");
+        let copy = f.path("copy");
+        let _ = std::fs::remove_dir_all(&copy);
+        ok(&run_tool(
+            &skopeo,
+            &[
+                "copy",
+                "--quiet",
+                &source,
+                &format!("oci:{}:1.0", copy.display()),
+            ],
+        ));
+    }
+}
+
+#[test]
+fn podman_loads_the_archive_under_its_name_with_its_config() {
+    let podman = need("podman", "podman");
+    let f = Fixture::new();
+    ok(&f.image(&["-o", &f.p("kv.tar"), "--env", "GREETING=hi"]));
+    let store = tempfile::tempdir().unwrap();
+    let (root, runroot) = (store.path().join("root"), store.path().join("run"));
+    let podman_in = |args: &[&str]| {
+        let mut all = vec![
+            "--root",
+            root.to_str().unwrap(),
+            "--runroot",
+            runroot.to_str().unwrap(),
+            "--storage-driver",
+            "vfs",
+            "--events-backend",
+            "none",
+            "--cgroup-manager",
+            "cgroupfs",
+        ];
+        all.extend_from_slice(args);
+        run_tool(&podman, &all)
+    };
+    let loaded = ok(&podman_in(&["load", "-i", &f.p("kv.tar")]));
+    assert!(loaded.contains("kv:1.0"), "{loaded}");
+    let inspect = json(ok(&podman_in(&["image", "inspect", "kv:1.0"])).as_bytes());
+    let config = &inspect[0]["Config"];
+    assert_eq!(config["User"], "65532:65532");
+    assert!(
+        config["Env"]
+            .as_array()
+            .unwrap()
+            .contains(&"GREETING=hi".into()),
+        "{config}"
+    );
+    assert!(config["ExposedPorts"].get("9999/tcp").is_some(), "{config}");
+    // Not run: this machine gives root no CAP_SYS_RESOURCE, so crun and
+    // runc fail at setrlimit before the entrypoint starts.
+    let _ = podman_in(&["rmi", "-af"]);
+}
+
+/// A containerd of our own: private config, root, state and socket.
+struct Containerd {
+    child: Child,
+    socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Containerd {
+    fn start() -> Self {
+        let containerd = need("containerd", "containerd");
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("containerd.sock");
+        let config = dir.path().join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "version = 2\nroot = \"{root}\"\nstate = \"{state}\"\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = \"{sock}\"\n[ttrpc]\n  address = \"{sock}.ttrpc\"\n[debug]\n  address = \"\"\n[metrics]\n  address = \"\"\n",
+                root = dir.path().join("root").display(),
+                state = dir.path().join("state").display(),
+                sock = socket.display(),
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("containerd.log")).unwrap();
+        let child = command(containerd.to_str().unwrap())
+            .arg("--config")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while !socket.exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "containerd did not open {}: {}",
+                socket.display(),
+                std::fs::read_to_string(dir.path().join("containerd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Containerd {
+            child,
+            socket,
+            _dir: dir,
+        }
+    }
+
+    fn ctr(&self, args: &[&str]) -> Output {
+        let ctr = need("ctr", "containerd");
+        let mut all = vec![
+            "--address",
+            self.socket.to_str().unwrap(),
+            "--namespace",
+            "ccaas-test",
+        ];
+        all.extend_from_slice(args);
+        run_tool(&ctr, &all)
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn ctr_imports_the_archive_under_its_name_and_digest() {
+    let f = Fixture::new();
+    let digest = json(ok(&f.image(&["--json", "-o", &f.p("kv.tar")])).as_bytes())["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let containerd = Containerd::start();
+    ok(&containerd.ctr(&["images", "import", &f.p("kv.tar")]));
+    let list = ok(&containerd.ctr(&["images", "ls"]));
+    let line = list
+        .lines()
+        .find(|l| l.starts_with("docker.io/library/kv:1.0 "))
+        .unwrap_or_else(|| panic!("no docker.io/library/kv:1.0 in\n{list}"));
+    assert!(line.contains(&digest), "{line}");
+    assert!(line.contains("linux/amd64"), "{line}");
+}
+
+/// Debian's docker-registry on 127.0.0.1, TLS from fixtures/tls, basic
+/// auth from an htpasswd file, storage in a temporary directory.
+struct Registry {
+    child: Child,
+    address: String,
+    dir: tempfile::TempDir,
+}
+
+const USER: &str = "ci";
+const PASSWORD: &str = "s3cret-pa55word";
+
+impl Registry {
+    fn start() -> Self {
+        let registry = need("docker-registry", "docker-registry");
+        let htpasswd = need("htpasswd", "apache2-utils");
+        let dir = tempfile::tempdir().unwrap();
+        let users = run_tool(&htpasswd, &["-Bbn", USER, PASSWORD]);
+        std::fs::write(dir.path().join("htpasswd"), ok(&users)).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let address = format!("127.0.0.1:{port}");
+        let tls = ccaas_testkit::repo_root().join("fixtures/tls");
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {storage}\nhttp:\n  addr: {address}\n  tls:\n    certificate: {cert}\n    key: {key}\nauth:\n  htpasswd:\n    realm: ccaas-test\n    path: {users}\n",
+                storage = dir.path().join("storage").display(),
+                cert = tls.join("server.pem").display(),
+                key = tls.join("server.key").display(),
+                users = dir.path().join("htpasswd").display(),
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+        let child = command(registry.to_str().unwrap())
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while std::net::TcpStream::connect(&address).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "docker-registry did not listen on {address}: {}",
+                std::fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Registry {
+            child,
+            address,
+            dir,
+        }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_push_over_tls_with_basic_auth_is_pulled_back_byte_for_byte() {
+    let skopeo = need("skopeo", "skopeo");
+    let registry = Registry::start();
+    let f = Fixture::new();
+    let ca = ccaas_testkit::repo_root().join("fixtures/tls/ca.pem");
+    let target = format!("{}/team/kv:1.0", registry.address);
+    let kv = f.p("kv");
+    let add = format!("{}:/etc/kv/app.conf", f.p("app.conf"));
+    let push = |password: &str| {
+        command(CCAAS)
+            .args([
+                "image",
+                &kv,
+                "--add",
+                &add,
+                "--layout",
+                &f.p("local-oci"),
+                "--push",
+                &target,
+            ])
+            .args([
+                "--registry-ca",
+                ca.to_str().unwrap(),
+                "--registry-user",
+                USER,
+            ])
+            .env("CCAAS_REGISTRY_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+
+    // A wrong password is refused, and no password is ever printed.
+    let refused = push("wrong-password");
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
+    let all = format!("{}{}", text(&refused.stdout), text(&refused.stderr));
+    assert!(all.contains(&registry.address), "{all}");
+    assert!(!all.contains("wrong-password"), "{all}");
+
+    let out = push(PASSWORD);
+    let pinned = ok(&out).trim().to_owned();
+    let all = format!("{pinned}{}", text(&out.stderr));
+    assert!(!all.contains(PASSWORD), "{all}");
+    let local_index = json(&std::fs::read(f.path("local-oci/index.json")).unwrap());
+    let digest = local_index["manifests"][0]["digest"].as_str().unwrap();
+    assert_eq!(pinned, format!("{}/team/kv@{digest}", registry.address));
+
+    // Pulled back by another client (skopeo), by digest: every blob, the
+    // manifest included, byte for byte what was built.
+    let certs = registry.dir.path().join("certs");
+    std::fs::create_dir(&certs).unwrap();
+    std::fs::copy(&ca, certs.join("ca.crt")).unwrap();
+    let pulled = f.path("pulled");
+    ok(&run_tool(
+        &skopeo,
+        &[
+            "copy",
+            "--quiet",
+            "--src-cert-dir",
+            certs.to_str().unwrap(),
+            "--src-creds",
+            &format!("{USER}:{PASSWORD}"),
+            &format!("docker://{pinned}"),
+            &format!("oci:{}:1.0", pulled.display()),
+        ],
+    ));
+    let blobs = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut all: Vec<_> = std::fs::read_dir(dir.join("blobs/sha256"))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        all.sort();
+        all
+    };
+    let (ours, theirs) = (blobs(&f.path("local-oci")), blobs(&pulled));
+    assert_eq!(ours.len(), 3, "a layer, the config, the manifest");
+    assert!(
+        ours == theirs,
+        "the pulled blobs differ from the pushed ones"
+    );
+
+    // Without the CA, the registry's certificate is not trusted.
+    let untrusted = command(CCAAS)
+        .args(["image", &kv, "--push", &target, "--registry-user", USER])
+        .env("CCAAS_REGISTRY_PASSWORD", PASSWORD)
+        .env("SSL_CERT_FILE", "/dev/null")
+        .output()
+        .unwrap();
+    assert_eq!(untrusted.status.code(), Some(1));
+}
+
+#[test]
+fn plain_http_is_refused_for_a_registry_that_is_not_on_loopback() {
+    let f = Fixture::new();
+    let out = f.image(&["--push", "registry.example.com/kv:1.0", "--plain-http"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--plain-http") && err.contains("registry.example.com"),
+        "{err}"
+    );
+
+    let out = f.image(&["--push", "kv:1.0"]);
+    assert!(
+        text(&out.stderr).contains("names no registry"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = f.image(&["--push", "127.0.0.1:1/kv:1.0", "--registry-user", "ci"]);
+    let err = text(&out.stderr);
+    assert!(err.contains("CCAAS_REGISTRY_PASSWORD"), "{err}");
+}
+
+/// The `KEY=VALUE` pairs of the Containerfile's instruction `name` (with
+/// `\` continuations joined), one string per instruction.
+fn instructions(containerfile: &str, name: &str) -> Vec<String> {
+    let joined = containerfile.replace("\\\n", " ");
+    joined
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.strip_prefix(&format!("{name} ")))
+        .map(|rest| rest.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+// docs/Containerfile cannot be built here (no engine, no pulls): it is held
+// to what `ccaas image` writes, and its build line to bin-scripts/install's.
+#[test]
+fn the_containerfile_matches_what_ccaas_image_writes() {
+    let root = ccaas_testkit::repo_root();
+    let file = std::fs::read_to_string(root.join("docs/Containerfile")).unwrap();
+    let install = std::fs::read_to_string(root.join("bin-scripts/install")).unwrap();
+
+    // Multi-stage: a build stage, then a static base (scratch or distroless).
+    let froms = instructions(&file, "FROM");
+    assert_eq!(froms.len(), 2, "{froms:?}");
+    assert!(froms[0].ends_with(" AS build"), "{froms:?}");
+    assert!(
+        froms[1] == "scratch" || froms[1].starts_with("gcr.io/distroless/static"),
+        "{froms:?}"
+    );
+
+    // The static build: the flag bin-scripts/install passes, with --target
+    // (so build scripts and proc-macros stay dynamic) and --locked.
+    let flag = "-C target-feature=+crt-static";
+    assert!(
+        install.contains(flag) && install.contains("--target"),
+        "bin-scripts/install changed"
+    );
+    let runs = instructions(&file, "RUN");
+    let build = runs
+        .iter()
+        .find(|r| r.contains("cargo build"))
+        .unwrap_or_else(|| panic!("no cargo build in {runs:?}"));
+    for needle in [
+        &format!("RUSTFLAGS='{flag}'"),
+        "--release",
+        "--locked",
+        "--target",
+    ] {
+        assert!(build.contains(needle), "{needle} not in {build}");
+    }
+
+    // What the final stage says is what `ccaas image --name chaincode` writes.
+    let f = Fixture::new();
+    let built = json(
+        ok(&ccaas(&[
+            "image",
+            &f.p("kv"),
+            "--name",
+            "chaincode",
+            "--json",
+        ]))
+        .as_bytes(),
+    );
+    assert_eq!(
+        instructions(&file, "USER"),
+        [built["user"].as_str().unwrap()]
+    );
+    let env = instructions(&file, "ENV").join(" ");
+    for pair in built["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+    {
+        if pair.starts_with("CHAINCODE_") {
+            assert!(env.split(' ').any(|p| p == pair), "{pair} not in ENV {env}");
+        }
+    }
+    let ports: Vec<&str> = built["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(instructions(&file, "EXPOSE"), [ports.join(" ")]);
+    let entrypoint = built["entrypoint"].to_string();
+    assert_eq!(instructions(&file, "ENTRYPOINT"), [entrypoint]);
+    let copy = instructions(&file, "COPY");
+    let binary = built["entrypoint"][0].as_str().unwrap();
+    assert!(
+        copy.iter()
+            .any(|c| c.starts_with("--from=build ") && c.ends_with(binary)),
+        "{copy:?}"
+    );
+}

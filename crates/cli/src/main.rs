@@ -64,6 +64,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(&args),
         Command::Probe(args) => probe::run(&args),
         Command::Image(args) => image::run(&args),
+        Command::New(args) => new::run(&args),
     };
     match result {
         Ok(code) => code,

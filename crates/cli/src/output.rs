@@ -26,6 +26,81 @@ fn finding_line(f: &Finding) -> String {
     )
 }
 
+/// One certificate of a connection, by key, with its facts.
+pub struct ShownCertificate {
+    /// `root_cert` or `client_cert`.
+    pub key: &'static str,
+    /// Its place among the key's certificates, from 1, and how many.
+    pub index: usize,
+    /// How many certificates the key holds.
+    pub of: usize,
+    /// Subject, SANs, issuer, validity; `None` when it is not X.509.
+    pub info: Option<ccaas_peersim::probe::CertificateInfo>,
+}
+
+/// The public certificates of a connection (`root_cert`, `client_cert`),
+/// read as the probe reads the server's. Keys are never read here.
+pub fn certificates(c: &ccaas_core::Connection) -> Vec<ShownCertificate> {
+    let mut out = Vec::new();
+    for (key, text) in [("root_cert", &c.root_cert), ("client_cert", &c.client_cert)] {
+        let Some(text) = text else { continue };
+        let Ok(blocks) = ccaas_core::pem::parse(text, ccaas_core::pem::PemKind::Certificates)
+        else {
+            continue;
+        };
+        let of = blocks.len();
+        for (i, block) in blocks.iter().enumerate() {
+            out.push(ShownCertificate {
+                key,
+                index: i + 1,
+                of,
+                info: ccaas_peersim::probe::CertificateInfo::from_der(&block.der),
+            });
+        }
+    }
+    out
+}
+
+fn certificate_lines(head: &str, cert: &ShownCertificate) -> String {
+    let which = if cert.of > 1 {
+        format!("{} ({} of {})", cert.key, cert.index, cert.of)
+    } else {
+        cert.key.to_owned()
+    };
+    let Some(info) = &cert.info else {
+        return format!("{head:<14}{which}: not a readable X.509 certificate\n");
+    };
+    let sans = if info.sans.is_empty() {
+        "none".to_owned()
+    } else {
+        info.sans.join(", ")
+    };
+    format!(
+        "{head:<14}{which}: subject `{}`\n{:16}names (SAN): {sans}\n{:16}issuer: `{}`\n{:16}valid {} to {} ({})\n",
+        info.subject, "", "", info.issuer, "", info.not_before, info.not_after, info.validity
+    )
+}
+
+/// The certificates as `inspect --json` gives them.
+pub fn certificates_json(c: &ccaas_core::Connection) -> serde_json::Value {
+    certificates(c)
+        .iter()
+        .map(|cert| match &cert.info {
+            Some(info) => serde_json::json!({
+                "key": cert.key,
+                "index": cert.index,
+                "subject": info.subject,
+                "issuer": info.issuer,
+                "sans": info.sans,
+                "not_before": info.not_before,
+                "not_after": info.not_after,
+                "validity": info.validity,
+            }),
+            None => serde_json::json!({"key": cert.key, "index": cert.index, "readable": false}),
+        })
+        .collect()
+}
+
 /// `ccaas inspect`.
 pub fn inspection(path: &Path, exam: &Examination) -> String {
     let mut out = String::new();
@@ -81,9 +156,25 @@ pub fn inspection(path: &Path, exam: &Examination) -> String {
             c.tls_mode(),
             c.effective_dial_timeout()
         );
-        let pretty = serde_json::to_string_pretty(&c.redacted_json()).unwrap_or_default();
+        // Certificates are shown by their facts, below, not as PEM.
+        let certs = certificates(c);
+        let mut json = c.redacted_json();
+        for key in ["root_cert", "client_cert"] {
+            let n = certs.iter().filter(|cert| cert.key == key).count();
+            if let Some(value) = json.get_mut(key).filter(|_| n > 0) {
+                *value = serde_json::Value::from(format!(
+                    "<{}: see `certificates` below>",
+                    count(n as u64, "certificate", "certificates")
+                ));
+            }
+        }
+        let pretty = serde_json::to_string_pretty(&json).unwrap_or_default();
         for line in pretty.lines() {
             let _ = writeln!(out, "              {line}");
+        }
+        for (i, cert) in certs.iter().enumerate() {
+            let head = if i == 0 { "certificates" } else { "" };
+            let _ = write!(out, "{}", certificate_lines(head, cert));
         }
     }
     if exam.indexes.is_empty() && exam.connection.is_some() {
@@ -148,7 +239,7 @@ pub fn validation(path: &Path, exam: &Examination) -> String {
 }
 
 /// `ccaas simulate`.
-pub fn simulation(sim: &Simulation) -> String {
+pub fn simulation(sim: &Simulation, release: ccaas_peersim::probe::PeerRelease) -> String {
     let mut out = String::new();
     if let Some(p) = &sim.package {
         let _ = writeln!(
@@ -199,7 +290,13 @@ pub fn simulation(sim: &Simulation) -> String {
         Verdict::LaunchFails(why) => format!("FAIL: installed, but the first invoke would fail: {why}"),
         Verdict::Launches(l) => {
             let id = sim.package.as_ref().map(|p| p.id.to_string()).unwrap_or_default();
-            let domain = l.domain.as_ref().map(|d| format!(", server name {d}")).unwrap_or_default();
+            let host = ccaas_core::Address::parse(&l.address).map(|a| a.host().to_owned()).unwrap_or_default();
+            let domain = match &l.domain {
+                Some(d) if release.honours_domain() => format!(", server name {d} (`domain`, with client auth, as Fabric {release} checks it)"),
+                Some(d) if *d != host => format!(", server name {host} (Fabric v2.5 never reads `domain`; v3.0+ checks {d})"),
+                Some(d) => format!(", server name {d}"),
+                None => String::new(),
+            };
             let mut text = format!("launch    the peer would dial {} with TLS {}{domain}, dial timeout {}\n", l.address, l.tls, l.dial_timeout);
             text.push_str(&format!("OK: installed; start the chaincode server with CHAINCODE_ID={id}"));
             text

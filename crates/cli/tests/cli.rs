@@ -994,8 +994,15 @@ fn simulate_the_bundled_sample() {
         "build     ccaas      exit 0",
         "release   ccaas      exit 0",
         "release/chaincode/server/connection.json",
-        "the peer would dial peer0-basic.example.com:9999 with TLS mutual, server name mycc.example.com, dial timeout 10s",
+        "the peer would dial peer0-basic.example.com:9999 with TLS mutual, server name peer0-basic.example.com (Fabric v2.5 never reads `domain`; v3.0+ checks mycc.example.com), dial timeout 10s",
         "OK: installed; start the chaincode server with CHAINCODE_ID=basic_1.0:",
+        // The whole system: the sample chaincode served and answering.
+        "serve     asset-transfer-basic (examples/asset-transfer-basic) on 127.0.0.1:",
+        "connect   the simulated Fabric v2.5 peer dialled 127.0.0.1:",
+        "certificate verified for `peer0-basic.example.com` against `root_cert`, client certificate sent; REGISTER `basic_1.0:",
+        "invoke    InitLedger on `mychannel`: status 200, empty payload",
+        "invoke    ReadAsset asset1 on `mychannel`: status 200, {\"AppraisedValue\":300,\"Color\":\"blue\",\"ID\":\"asset1\",\"Owner\":\"Tomoko\",\"Size\":5}",
+        "OK: packaged, installed through the builder, served, and answered through the simulated peer",
     ], &[]);
     assert_no_key(&run.stdout);
 }
@@ -1142,6 +1149,26 @@ fn simulate_with_builder_directories_in_order() {
     );
     let run = ccaas(&["simulate", s(&pkg), "--builder", s(dir.path())]);
     expect(&run, 1, &[], &["has no `bin/detect`"]);
+    // The name is core.yaml's `name`, given as NAME=DIR, as the peer shows it.
+    let named = format!("ccaas_builder={}", s(&ours));
+    let v = json(&ccaas(&[
+        "simulate",
+        s(&pkg),
+        "--builder",
+        &named,
+        "--json",
+    ]));
+    assert_eq!(v["builder"], "ccaas_builder");
+    assert_eq!(v["steps"][0]["builder"], "ccaas_builder");
+    expect(
+        &ccaas(&["simulate", s(&pkg), "--builder", &named]),
+        0,
+        &[
+            &format!("builder   ccaas_builder {}; the peer logs its lines as `[chaincode.externalbuilder.ccaas_builder] … command=detect|build|release`", s(&ours)),
+            "detect    ccaas_builder exit 0",
+        ],
+        &[],
+    );
 }
 
 #[test]
@@ -1439,7 +1466,9 @@ fn the_sample_fits_the_bundled_server_certificate() {
         "--server-cert",
         s(&server),
     ];
-    let mut v = vec!["validate", s(&sample)];
+    // A Fabric v3.0+ peer checks `domain` (with client auth), which the
+    // certificate names.
+    let mut v = vec!["validate", s(&sample), "--profile", "v3.1"];
     v.extend(args);
     expect(
         &ccaas(&v),
@@ -1447,12 +1476,22 @@ fn the_sample_fits_the_bundled_server_certificate() {
         &["0 errors, 0 warnings: installs with this builder"],
         &[],
     );
-    let mut sim = vec!["simulate"];
+    let mut sim = vec!["simulate", "--profile", "v3.1"];
     sim.extend(args);
     expect(
         &ccaas(&sim),
         0,
         &["server name mycc.example.com", "OK: installed"],
+        &[],
+    );
+    // A v2.5 peer (the default) never reads `domain`: it checks the
+    // address host, which the certificate names too.
+    let mut v = vec!["validate", s(&sample)];
+    v.extend(args);
+    expect(
+        &ccaas(&v),
+        0,
+        &["0 errors, 0 warnings: installs with this builder"],
         &[],
     );
 }
@@ -1477,6 +1516,14 @@ fn as_documented(text: &str) -> String {
                 out.push(' ');
             }
             out.pop();
+            // 127.0.0.1:41234 -> 127.0.0.1:PORT (the system picks it).
+            while let Some(i) = out.find("127.0.0.1:") {
+                let digits = out[i + 10..].bytes().take_while(u8::is_ascii_digit).count();
+                if digits == 0 {
+                    break;
+                }
+                out.replace_range(i + 10..i + 10 + digits, "PORT");
+            }
             // "exit 0, 3.6 ms" -> "exit 0, N ms"
             match out.rfind(", ") {
                 Some(i)

@@ -387,7 +387,7 @@ fn certificate_without_the_dialled_name() {
         &[
             &format!("dialling {} (--connect) instead of `cc.other.example:", kv.addr),
             "server name `cc.other.example`: the address host",
-            "names (SAN): DNS:localhost, DNS:mycc.example.com, DNS:*.chaincode.example.com, IP:127.0.0.1",
+            "names (SAN): DNS:localhost, DNS:mycc.example.com, DNS:*.chaincode.example.com, DNS:peer0-basic.example.com, IP:127.0.0.1",
             "FAIL (tls): the peer's first invoke would fail: the server certificate does not name `cc.other.example`",
         ],
     );
@@ -499,14 +499,13 @@ fn serve_tls_without_alpn() -> SocketAddr {
         .collect::<Result<_, _>>()
         .unwrap();
     let key = PrivateKeyDer::from_pem_file(tls("server.key")).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .unwrap();
+    let config =
+        rustls::ServerConfig::builder_with_provider(ccaas_peersim::dial::crypto_provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

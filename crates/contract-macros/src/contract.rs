@@ -5,7 +5,10 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, LitStr, Meta, Pat, ReturnType, Type};
+use syn::{
+    FnArg, GenericArgument, ImplItem, ImplItemFn, ItemImpl, LitStr, Meta, Pat, PathArguments,
+    ReturnType, Type,
+};
 
 #[derive(Default)]
 struct ContractArgs {
@@ -33,6 +36,34 @@ struct Method {
     params: Vec<(String, Type)>,
     returns: Option<Type>,
     span: Span,
+}
+
+/// [`expand`], or its error beside the `impl` block as written (without
+/// the role attributes): the methods still exist, so the error is the only
+/// one (no "unused import" of what they use, no "no method" where they are
+/// called).
+pub fn expand_or_error(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match expand(attr, item.clone()) {
+        Ok(tokens) => tokens,
+        Err(error) => {
+            let error = error.into_compile_error();
+            match syn::parse2::<ItemImpl>(item) {
+                Ok(mut block) => {
+                    for item in &mut block.items {
+                        if let ImplItem::Fn(function) = item {
+                            function.attrs.retain(|a| {
+                                !["transaction", "before", "after", "unknown"]
+                                    .iter()
+                                    .any(|role| a.path().is_ident(role))
+                            });
+                        }
+                    }
+                    quote!(#block #error)
+                }
+                Err(_) => error,
+            }
+        }
+    }
 }
 
 pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
@@ -139,12 +170,21 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let metadata = transactions.iter().map(|m| {
         let name = &m.name;
         let evaluate = matches!(m.role, Role::Transaction { evaluate: true });
+        // Each type is named as `<T as ContractValue>::method`, spanned at
+        // the type: one error for a type that is not a contract value
+        // (see private.rs).
         let params = m.params.iter().map(|(pname, ty)| {
-            quote_spanned!(ty.span()=> #private::parameter::<#ty>(#pname, components))
+            let schema = quote_spanned!(ty.span()=> <#ty as #private::ContractValue>::schema);
+            quote!(#private::parameter(#pname, #schema(components, false)))
         });
         let returns = match &m.returns {
-            Some(ty) => quote_spanned!(ty.span()=> #private::returns::<#ty>(components)),
-            None => quote!(#private::returns::<()>(components)),
+            Some(ty) => {
+                let (value, _) = result_value(ty);
+                let schema =
+                    quote_spanned!(value.span()=> <#value as #private::ContractValue>::schema);
+                quote!(#schema(components, false))
+            }
+            None => quote!(::core::option::Option::None),
         };
         quote! {
             #private::transaction(#name, #evaluate, ::std::vec![#(#params),*], #returns)
@@ -160,14 +200,35 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             .collect();
         let conversions = m.params.iter().enumerate().map(|(i, (pname, ty))| {
             let binding = &bindings[i];
-            quote_spanned!(ty.span()=> let #binding = #private::arg::<#ty>(args, #i, #pname)?;)
+            let parse =
+                quote_spanned!(ty.span()=> <#ty as #private::ContractValue>::from_arg_bytes);
+            quote!(let #binding = #private::arg(args, #i, #pname, #parse)?;)
         });
         let ctx_arg = m.takes_context.then(|| quote!(ctx,));
+        let call = quote!(self.#ident(#ctx_arg #(#bindings),*).await);
+        let outcome = match &m.returns {
+            Some(ty) => {
+                let (value, is_result) = result_value(ty);
+                let to_payload =
+                    quote_spanned!(value.span()=> <#value as #private::ContractValue>::to_payload);
+                let helper = if is_result {
+                    quote!(#private::result_outcome)
+                } else {
+                    quote!(#private::value_outcome)
+                };
+                // At the return type: an error type that is not `Display` is
+                // reported there.
+                quote_spanned!(ty.span()=> #helper(#call, #to_payload))
+            }
+            None => {
+                quote!(#private::value_outcome(#call, <() as #private::ContractValue>::to_payload))
+            }
+        };
         quote! {
             #name => ::core::option::Option::Some(::std::boxed::Box::pin(async move {
                 #private::check_count(args, #count)?;
                 #(#conversions)*
-                #private::outcome(self.#ident(#ctx_arg #(#bindings),*).await)
+                #outcome
             })),
         }
     });
@@ -338,6 +399,9 @@ fn take_method(function: &mut ImplItemFn) -> syn::Result<Option<Method>> {
         let FnArg::Typed(typed) = input else {
             continue;
         };
+        if let Some(fix) = misused_context(&typed.ty) {
+            return Err(syn::Error::new(typed.ty.span(), fix));
+        }
         if is_context(&typed.ty) {
             if position != 0 {
                 return Err(syn::Error::new(
@@ -422,6 +486,31 @@ fn take_method(function: &mut ImplItemFn) -> syn::Result<Option<Method>> {
     }))
 }
 
+/// A context taken otherwise than by shared reference (by value, `&mut`):
+/// the error that says how to take it. The contract owns the context and
+/// lends it to each method, as contract-api-go passes a
+/// `TransactionContextInterface`.
+fn misused_context(ty: &Type) -> Option<&'static str> {
+    let named_context = |ty: &Type| match ty {
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Context"),
+        _ => false,
+    };
+    match ty {
+        Type::Reference(reference) if reference.mutability.is_some() && named_context(&reference.elem) => Some(
+            "the context is shared by reference: take `ctx: &Context<'_>`, not `&mut Context` \
+             (keep per-transaction values with `ctx.insert(v)` and `ctx.get::<T>()`)",
+        ),
+        ty if named_context(ty) => Some(
+            "the context is lent to the method: take `ctx: &Context<'_>`, not `Context<'_>` by value",
+        ),
+        _ => None,
+    }
+}
+
 /// `&Context`, `&Context<'_>`, `&ccaas_contract::Context<'a>`.
 fn is_context(ty: &Type) -> bool {
     let Type::Reference(reference) = ty else {
@@ -434,6 +523,24 @@ fn is_context(ty: &Type) -> bool {
         .segments
         .last()
         .is_some_and(|s| s.ident == "Context")
+}
+
+/// A transaction's value type and whether its return type is a `Result`:
+/// `Result<Asset, Error>` → (`Asset`, true); `io::Result<u64>` → (`u64`,
+/// true); `String` → (`String`, false).
+fn result_value(ty: &Type) -> (Type, bool) {
+    if let Type::Path(path) = ty {
+        if let Some(last) = path.path.segments.last().filter(|_| path.qself.is_none()) {
+            if last.ident == "Result" {
+                if let PathArguments::AngleBracketed(args) = &last.arguments {
+                    if let Some(GenericArgument::Type(value)) = args.args.first() {
+                        return (value.clone(), true);
+                    }
+                }
+            }
+        }
+    }
+    (ty.clone(), false)
 }
 
 /// `create_asset` → `CreateAsset`; `r#type` → `Type`.
@@ -525,6 +632,18 @@ mod tests {
             (
                 quote!(impl Trait for C { #[transaction] async fn t(&self) {} }),
                 "not a trait impl",
+            ),
+            (
+                quote!(impl C { #[transaction] async fn t(&self, ctx: Context<'_>) {} }),
+                "take `ctx: &Context<'_>`, not `Context<'_>` by value",
+            ),
+            (
+                quote!(impl C { #[before] async fn t(&self, ctx: ccaas_contract::Context) {} }),
+                "take `ctx: &Context<'_>`, not `Context<'_>` by value",
+            ),
+            (
+                quote!(impl C { #[transaction] async fn t(&self, ctx: &mut Context<'_>) {} }),
+                "take `ctx: &Context<'_>`, not `&mut Context`",
             ),
         ];
         for (item, expected) in cases {

@@ -15,9 +15,7 @@ mod object;
 /// `ccaas_contract::contract`.
 #[proc_macro_attribute]
 pub fn contract(attr: TokenStream, item: TokenStream) -> TokenStream {
-    contract::expand(attr.into(), item.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    contract::expand_or_error(attr.into(), item.into()).into()
 }
 
 /// Implements `ContractValue` for a structure with named fields (a JSON

@@ -380,7 +380,7 @@ impl Contract for SystemContract {
             "GetMetadata",
             true,
             Vec::new(),
-            crate::__private::returns::<String>(components),
+            <String as crate::ContractValue>::schema(components, false),
         )]
     }
 

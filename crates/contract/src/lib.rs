@@ -42,7 +42,7 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let chaincode = ContractChaincode::new(Greeter)?;
 //!
-//! // In a binary: ccaas_shim::ChaincodeServer::from_env(chaincode)?.serve().await?;
+//! // In a binary: fn main() -> ExitCode { ccaas_shim::run::main_with(|| ContractChaincode::new(Greeter)) }
 //! // Here, the peer simulator runs it in process:
 //! let id = "greeter_1.0:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 //! let peer = ccaas_peersim::Simulator::new(id).in_process(std::sync::Arc::new(chaincode)).await?;

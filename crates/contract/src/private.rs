@@ -3,8 +3,10 @@
 pub use crate::chaincode::BoxFuture;
 use crate::chaincode::Returned;
 use crate::metadata::{Components, Info, Parameter, Transaction};
-use crate::value::{ArgError, ContractValue, IntoOutcome};
+use crate::value::ArgError;
+pub use crate::value::{ContractValue, IntoOutcome};
 pub use serde_json::Value;
+use std::any::Any;
 
 pub fn info(title: Option<String>, version: Option<String>, description: Option<String>) -> Info {
     Info {
@@ -33,15 +35,17 @@ pub fn transaction(
     }
 }
 
-pub fn parameter<T: ContractValue>(name: &str, components: &mut Components) -> Parameter {
+// The generated code names each parameter's and result's type once per
+// use as `<T as ContractValue>::method`, spanned at the type, and passes
+// that method here: a type that is not a contract value then gives one
+// error (rustc prints identical errors once), at the type, with the
+// trait's `on_unimplemented` text, instead of one per helper's bound.
+
+pub fn parameter(name: &str, schema: Option<Value>) -> Parameter {
     Parameter {
         name: name.to_owned(),
-        schema: T::schema(components, false).unwrap_or_else(|| serde_json::json!({})),
+        schema: schema.unwrap_or_else(|| serde_json::json!({})),
     }
-}
-
-pub fn returns<R: IntoOutcome>(components: &mut Components) -> Option<Value> {
-    <R::Value as ContractValue>::schema(components, false)
 }
 
 pub fn check_count(args: &[Vec<u8>], expected: usize) -> Result<(), String> {
@@ -54,9 +58,14 @@ pub fn check_count(args: &[Vec<u8>], expected: usize) -> Result<(), String> {
     Ok(())
 }
 
-pub fn arg<T: ContractValue>(args: &[Vec<u8>], index: usize, name: &str) -> Result<T, String> {
+pub fn arg<T>(
+    args: &[Vec<u8>],
+    index: usize,
+    name: &str,
+    parse: fn(&[u8]) -> Result<T, ArgError>,
+) -> Result<T, String> {
     let arg = args.get(index).map(Vec::as_slice).unwrap_or(&[]);
-    T::from_arg_bytes(arg).map_err(|e| {
+    parse(arg).map_err(|e| {
         let why = match &e {
             ArgError::Schema(problems) => format!(
                 "value did not match schema:\n{}",
@@ -66,6 +75,24 @@ pub fn arg<T: ContractValue>(args: &[Vec<u8>], index: usize, name: &str) -> Resu
         };
         format!("error managing parameter {name}. {why}")
     })
+}
+
+/// A transaction's value, written with its type's `to_payload`.
+pub fn value_outcome<T: Any + Send + Sync>(
+    value: T,
+    to_payload: fn(&T) -> Vec<u8>,
+) -> Result<Returned, String> {
+    Ok(Returned::new(to_payload(&value), value))
+}
+
+/// A transaction's `Result`: the value written with its type's
+/// `to_payload`, or the error's message.
+pub fn result_outcome<T: Any + Send + Sync, E: std::fmt::Display>(
+    result: Result<T, E>,
+    to_payload: fn(&T) -> Vec<u8>,
+) -> Result<Returned, String> {
+    let value = result.map_err(|e| e.to_string())?;
+    Ok(Returned::new(to_payload(&value), value))
 }
 
 pub fn outcome<R: IntoOutcome>(result: R) -> Result<Returned, String> {

@@ -56,6 +56,12 @@ impl ArgError {
 ///
 /// Implemented for the basic types, [`Bytes`], `Vec`, string-keyed maps,
 /// `Option` and `()`; `#[derive(Object)]` implements it for structures.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a contract value: a transaction cannot take it or return it",
+    label = "not a contract value",
+    note = "for a structure of yours, derive it: `#[derive(Serialize, Deserialize, Object)]` (ccaas_contract::Object)",
+    note = "contract values: String, bool, the integer and float types, Bytes, Vec<T>, BTreeMap<String, T>, HashMap<String, T>, Option<T>, () and #[derive(Object)] structures"
+)]
 pub trait ContractValue: Sized + Send + Sync + 'static {
     /// The type's name in error messages, as Go names it (`int64`,
     /// `[]string`, `Asset`).
@@ -612,6 +618,11 @@ string_map!(BTreeMap, HashMap);
 
 /// What a transaction method returns: `Result<T, E>` with `E: Display`
 /// (an error answer with its message), or a value.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not what a contract method can return",
+    label = "not a contract result",
+    note = "return `Result<T, E>` with `E: Display`, or a value `T`, where `T` is a contract value (String, numbers, bool, Bytes, Vec, maps, Option, (), #[derive(Object)] structures)"
+)]
 pub trait IntoOutcome: Send + 'static {
     /// The value on success.
     type Value: ContractValue;

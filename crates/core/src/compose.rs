@@ -195,6 +195,11 @@ pub struct TlsDirFile {
     pub named_by: Option<&'static str>,
     /// Whether it holds a private key.
     pub private_key: bool,
+    /// A `*_file` key that names this file without the `tls/` folder
+    /// (`root_cert_file: "ca.crt"`): the file is not packed, since files
+    /// of the TLS directory ship as `tls/<file>` and the build resolves
+    /// the key from the package's root.
+    pub named_without_folder: Option<&'static str>,
 }
 
 /// A checked package, ready to write.
@@ -294,10 +299,17 @@ pub fn compose(inputs: &PackageInputs) -> Result<Composed, ComposeError> {
             let bytes = fs::read_limited(&path, MAX_TLS_FILE_BYTES)?;
             let secret = crate::pem::contains_private_key(&String::from_utf8_lossy(&bytes));
             let named_by = named.iter().find(|(_, r)| *r == relative).map(|(k, _)| *k);
+            let named_without_folder = checked
+                .connection
+                .files
+                .iter()
+                .find(|(_, path)| path.trim_start_matches("./") == relative)
+                .map(|(k, _)| *k);
             tls_dir_files.push(TlsDirFile {
                 relative: relative.clone(),
                 named_by,
                 private_key: secret,
+                named_without_folder,
             });
             match named_by {
                 None => continue,
@@ -333,10 +345,21 @@ pub fn compose(inputs: &PackageInputs) -> Result<Composed, ComposeError> {
         if !in_package && !crate::template::is_template(path) && !Path::new(path).is_absolute() {
             warnings
                 .retain(|w| !matches!(w, ConnectionWarning::Unresolved { key: k, .. } if k == key));
+            // The file is in the TLS directory, named without `tls/`.
+            let bare = path.trim_start_matches("./");
+            let hint = if tls_dir_files.iter().any(|f| f.relative == bare) {
+                format!(
+                    "; --tls-dir has `{bare}`, but files from --tls-dir ship as `{}/<file>` (the build reads `*_file` keys from the package's root): write `{}/{bare}`",
+                    crate::steps::TLS_FOLDER,
+                    crate::steps::TLS_FOLDER
+                )
+            } else {
+                String::new()
+            };
             warnings.push(ConnectionWarning::NotInPackage {
                 key,
                 path: path.clone(),
-                hint: String::new(),
+                hint,
             });
         }
     }

@@ -102,6 +102,10 @@ pub struct ExamineOptions {
     /// The chaincode server's certificate (PEM), to check that it covers
     /// the name the peer dials and was issued by `root_cert`.
     pub server_cert: Option<String>,
+    /// Whether the peer reads `domain` (with client auth) as the TLS
+    /// server name: Fabric v3.0+. False (the default) plays Fabric v2.5,
+    /// which checks the address host.
+    pub honours_domain: bool,
 }
 
 /// Everything found in a file.
@@ -238,9 +242,20 @@ impl Examination {
     }
 
     /// Records a loaded connection, with the X.509 checks when built in.
-    fn accept_connection(&mut self, file: &str, connection: Connection, server_cert: Option<&str>) {
+    fn accept_connection(
+        &mut self,
+        file: &str,
+        connection: Connection,
+        server_cert: Option<&str>,
+        honours_domain: bool,
+    ) {
         #[cfg(feature = "tls-checks")]
-        for f in crate::tls_check::check(&connection, server_cert, std::time::SystemTime::now()) {
+        for f in crate::tls_check::check(
+            &connection,
+            server_cert,
+            std::time::SystemTime::now(),
+            honours_domain,
+        ) {
             self.findings.push(Finding {
                 severity: if f.fails {
                     Severity::Error
@@ -258,7 +273,7 @@ impl Examination {
             });
         }
         #[cfg(not(feature = "tls-checks"))]
-        let _ = server_cert;
+        let _ = (server_cert, honours_domain);
         if let Some(host) = loopback_host(&connection.address) {
             self.findings.push(Finding {
                 severity: Severity::Warning,
@@ -490,7 +505,12 @@ pub fn examine_connection(path: &Path, bytes: &[u8], options: &ExamineOptions) -
     match connection::load(bytes, &load) {
         Ok(checked) => {
             exam.connection_findings(&file, &checked.warnings, &[]);
-            exam.accept_connection(&file, checked.connection, options.server_cert.as_deref());
+            exam.accept_connection(
+                &file,
+                checked.connection,
+                options.server_cert.as_deref(),
+                options.honours_domain,
+            );
         }
         Err(rejected) => exam.connection_findings(&file, &rejected.warnings, &rejected.problems),
     }
@@ -609,6 +629,7 @@ pub fn examine_package_from<R: std::io::Read>(
                 "connection.json",
                 checked.connection,
                 options.server_cert.as_deref(),
+                options.honours_domain,
             );
         }
         Err(StepError::Connection { rejected, .. }) => {

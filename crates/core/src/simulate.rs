@@ -121,6 +121,9 @@ pub struct SimulateOptions {
     /// The chaincode server's certificate (PEM), checked at the launch as
     /// `validate --server-cert` checks it (feature `tls-checks`).
     pub server_cert: Option<String>,
+    /// Whether the peer reads `domain` (with client auth) as the TLS
+    /// server name: Fabric v3.0+; false plays Fabric v2.5.
+    pub honours_domain: bool,
 }
 
 impl SimulateOptions {
@@ -131,6 +134,7 @@ impl SimulateOptions {
             peer_env,
             limits: Limits::default(),
             server_cert: None,
+            honours_domain: false,
         }
     }
 }
@@ -388,7 +392,11 @@ pub fn simulate(path: &Path, options: &SimulateOptions) -> Result<Simulation, Si
         .into_iter()
         .map(|(r, _)| r)
         .collect();
-    sim.verdict = launch(&durable.join("release"), options.server_cert.as_deref());
+    sim.verdict = launch(
+        &durable.join("release"),
+        options.server_cert.as_deref(),
+        options.honours_domain,
+    );
     Ok(sim)
 }
 
@@ -402,7 +410,7 @@ fn read_package(path: &Path, limits: &Limits) -> Result<PackageInfo, PackageErro
 /// first invoke.
 /// With feature `tls-checks`, the TLS material is checked as `validate`
 /// checks it, so that both give one verdict in the same words.
-fn launch(release: &Path, server_cert: Option<&str>) -> Verdict {
+fn launch(release: &Path, server_cert: Option<&str>, honours_domain: bool) -> Verdict {
     let path = release.join(crate::steps::RELEASED_CONNECTION);
     let bytes = match fs::read_limited(&path, connection::MAX_CONNECTION_BYTES) {
         Ok(bytes) => bytes,
@@ -435,18 +443,22 @@ fn launch(release: &Path, server_cert: Option<&str>) -> Verdict {
             let c = checked.connection;
             #[cfg(feature = "tls-checks")]
             {
-                let fails: Vec<String> =
-                    crate::tls_check::check(&c, server_cert, std::time::SystemTime::now())
-                        .iter()
-                        .filter(|f| f.fails)
-                        .map(crate::tls_check::TlsFinding::describe)
-                        .collect();
+                let fails: Vec<String> = crate::tls_check::check(
+                    &c,
+                    server_cert,
+                    std::time::SystemTime::now(),
+                    honours_domain,
+                )
+                .iter()
+                .filter(|f| f.fails)
+                .map(crate::tls_check::TlsFinding::describe)
+                .collect();
                 if !fails.is_empty() {
                     return Verdict::LaunchFails(fails.join("; "));
                 }
             }
             #[cfg(not(feature = "tls-checks"))]
-            let _ = server_cert;
+            let _ = (server_cert, honours_domain);
             Verdict::Launches(Launch {
                 dial_timeout: c.effective_dial_timeout(),
                 tls: c.tls_mode(),

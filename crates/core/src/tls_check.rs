@@ -283,12 +283,42 @@ fn dns_matches(pattern: &str, host: &str) -> bool {
     }
 }
 
+/// The TLS server name a peer checks: `domain` with client auth when the
+/// peer's release reads it (`honours_domain`: Fabric v3.0+, by
+/// `core/container/externalbuilder/instance.go`), else the address host
+/// (Fabric v2.5 never reads `domain`).
+///
+/// ```
+/// use ccaas_core::{tls_check, Connection};
+///
+/// let c = Connection {
+///     address: "peer0-cc:9999".into(),
+///     tls_required: true,
+///     client_auth_required: true,
+///     domain: Some("cc.example.com".into()),
+///     ..Default::default()
+/// };
+/// assert_eq!(tls_check::server_name(&c, false), "peer0-cc"); // v2.5
+/// assert_eq!(tls_check::server_name(&c, true), "cc.example.com"); // v3.0+
+/// ```
+pub fn server_name(connection: &crate::Connection, honours_domain: bool) -> String {
+    match (&connection.domain, connection.client_auth_required) {
+        (Some(domain), true) if honours_domain && !domain.is_empty() => domain.clone(),
+        _ => crate::Address::parse(&connection.address)
+            .map(|a| a.host().to_owned())
+            .unwrap_or_default(),
+    }
+}
+
 /// Checks the TLS material of a loaded connection at `now`; `server_cert`
-/// is the chaincode server's certificate, when the operator has it.
+/// is the chaincode server's certificate, when the operator has it, checked
+/// against the name a peer of the release `honours_domain` describes (see
+/// [`server_name`]).
 pub fn check(
     connection: &crate::Connection,
     server_cert: Option<&str>,
     now: SystemTime,
+    honours_domain: bool,
 ) -> Vec<TlsFinding> {
     let mut out = Vec::new();
     if !connection.tls_required {
@@ -329,20 +359,17 @@ pub fn check(
         }
         check_certificates("server certificate", server, now, &mut out);
         // The peer checks the address host, or `domain` when it uses it.
-        let name = match (&connection.domain, connection.client_auth_required) {
-            (Some(domain), true) => domain.clone(),
-            _ => crate::Address::parse(&connection.address)
-                .map(|a| a.host().to_owned())
-                .unwrap_or_default(),
-        };
+        let name = server_name(connection, honours_domain);
         if !name.is_empty() {
             match certificate_covers(server, &name) {
                 Some(true) => {}
                 Some(false) => {
-                    let fix = if connection.domain.is_some() && connection.client_auth_required {
-                        "reissue the certificate, or change `domain`"
-                    } else {
-                        "set `domain` with client auth, or reissue the certificate"
+                    let domain_used = connection.domain.is_some() && connection.client_auth_required;
+                    let fix = match (honours_domain, domain_used) {
+                        (true, true) => "reissue the certificate, or change `domain`",
+                        (true, false) => "set `domain` with client auth, which Fabric v3.0+ checks instead, or reissue the certificate",
+                        (false, true) => "a Fabric v2.5 peer never reads `domain` (v3.0+ checks it with client auth): reissue the certificate with this name",
+                        (false, false) => "reissue the certificate with this name; a Fabric v2.5 peer never reads `domain`",
                     };
                     out.push(TlsFinding {
                         fails: true,
@@ -467,14 +494,14 @@ mod tests {
         let c = crate::connection::load(json.to_string().as_bytes(), &Default::default())
             .map(|c| c.connection)
             .unwrap_or_default();
-        let found = check(&c, Some(SERVER), SystemTime::now());
+        let found = check(&c, Some(SERVER), SystemTime::now(), true);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].key, "client_key");
         let other_host = crate::Connection {
             address: "elsewhere.org:1".into(),
             ..c.clone()
         };
-        let found = check(&other_host, Some(SERVER), SystemTime::now());
+        let found = check(&other_host, Some(SERVER), SystemTime::now(), true);
         assert!(
             found.iter().any(|f| f.key == "server certificate"),
             "{found:?}"

@@ -163,13 +163,35 @@ pub enum DialError {
         source: tonic::transport::Error,
     },
     /// `protos.Chaincode/Connect` was refused.
-    #[error("gRPC call `/protos.Chaincode/Connect` on `{target}` failed: {status}")]
+    #[error(
+        "gRPC call `/protos.Chaincode/Connect` on `{target}` failed: {}",
+        status_words(status)
+    )]
     Call {
         /// The socket address dialled.
         target: SocketAddr,
         /// The gRPC status.
         status: Box<tonic::Status>,
     },
+}
+
+/// A gRPC status in words: its message (or its code's description), the
+/// code's name, and the chain of causes (not tonic's debug dump).
+pub fn status_words(status: &tonic::Status) -> String {
+    let message = if status.message().is_empty() {
+        status.code().description()
+    } else {
+        status.message()
+    };
+    let mut text = format!("{message} (gRPC status {:?})", status.code());
+    if let Some(source) = std::error::Error::source(status) {
+        let causes = ccaas_core::report::chain(source);
+        if !causes.contains(message) {
+            text.push_str(": ");
+            text.push_str(&causes);
+        }
+    }
+    text
 }
 
 /// Anything the HTTP/2 client can run over.
@@ -360,6 +382,26 @@ fn client_identity(
     Ok((chain, key))
 }
 
+/// The rustls crypto provider the simulator dials with: *ring*, the one
+/// `ccaas-shim` serves with (docs/chaincode.md, "Why `ring`").
+///
+/// rustls 0.23.48 deprecates `rustls::crypto::ring::default_provider`
+/// because *ring* has no post-quantum key exchange. A peer needs none: Go's
+/// TLS stack always offers X25519 and the NIST curves, which *ring* has,
+/// beside any post-quantum group. Every TLS
+/// configuration of this crate, and of the workspace's tests, takes its
+/// provider from here, so the choice is made once and builds without a
+/// warning with the locked rustls and the newest.
+///
+/// ```
+/// let provider = ccaas_peersim::dial::crypto_provider();
+/// assert!(!provider.cipher_suites.is_empty());
+/// ```
+#[allow(deprecated)] // rustls >= 0.23.48: see above; the choice is deliberate.
+pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
 /// The rustls client configuration the peer's TLS amounts to.
 pub fn tls_config(connection: &Connection) -> Result<rustls::ClientConfig, DialError> {
     build_tls_config(connection, None)
@@ -370,7 +412,7 @@ fn build_tls_config(
     connection: &Connection,
     seen: Option<&Arc<Mutex<TlsObservation>>>,
 ) -> Result<rustls::ClientConfig, DialError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crypto_provider();
     let roots = root_store(connection)?;
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
@@ -420,7 +462,7 @@ pub fn verify_chain_for(
     name: &str,
 ) -> Result<(), DialError> {
     use rustls::client::danger::ServerCertVerifier;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crypto_provider();
     let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
         Arc::new(root_store(connection)?),
         provider,
@@ -576,7 +618,7 @@ pub(crate) async fn open_connect(
                 Some(io) => Ok(TokioIo::new(io)),
                 None => Err(std::io::Error::new(
                     std::io::ErrorKind::NotConnected,
-                    "the stream was dialled once; the peer does not reconnect",
+                    "the server ended the connection before the call (a stream is dialled once: the peer does not redial it)",
                 )),
             }
         }

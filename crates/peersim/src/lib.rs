@@ -284,7 +284,8 @@
 //! [`transport`] (the message pair), [`world`] (the ledger), [`proposal`] (signed proposals and txids),
 //! [`script`] (the `ccaas-peersim` command's invocations and output),
 //! [`load`] (the load driver behind the `ccaas-load` command),
-//! [`probe`] (the peer's first invoke step by step, behind `ccaas probe`).
+//! [`probe`] (the peer's first invoke step by step, behind `ccaas probe`),
+//! [`state_file`] (a ledger kept between runs, `ccaas-peersim --state`).
 #![deny(missing_docs)]
 
 pub mod couch;
@@ -295,6 +296,7 @@ pub mod probe;
 pub mod proposal;
 pub mod script;
 pub mod session;
+pub mod state_file;
 pub mod transport;
 pub mod world;
 

@@ -25,7 +25,7 @@
 //! Host names are resolved only with [`ProbeOptions::resolve`].
 
 use crate::dial::{self, BoxedIo, DialError, DialOptions, TlsObservation};
-use crate::session::{Profile, Registration, SessionError, Simulator, TxOutcome};
+use crate::session::{Profile, Registration, Session, SessionError, Simulator, TxOutcome};
 use ccaas_core::report::chain;
 use ccaas_core::{Address, Connection, TlsMode};
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -124,6 +124,9 @@ pub struct ProbeOptions {
     pub invoke: Option<Vec<String>>,
     /// The channel of that transaction.
     pub channel: String,
+    /// The TLS server name to check instead of the one the release would
+    /// (the address host, or `domain`).
+    pub server_name: Option<String>,
 }
 
 impl ProbeOptions {
@@ -137,6 +140,7 @@ impl ProbeOptions {
             register_wait: DEFAULT_REGISTER_WAIT,
             invoke: None,
             channel: "mychannel".into(),
+            server_name: None,
         }
     }
 }
@@ -406,6 +410,8 @@ pub struct ProbeReport {
     pub server_certificate: Option<CertificateInfo>,
     /// The transaction's answer.
     pub invoke: Option<InvokeResult>,
+    /// The name the server registered with, once it sent a readable REGISTER.
+    pub registered_as: Option<String>,
     /// The verdict.
     pub verdict: Verdict,
 }
@@ -478,21 +484,22 @@ impl Recorder {
         }
     }
 
-    /// Records a failed step and its verdict, and hands back the report.
-    fn fail(
+    /// Records a failed step and its verdict, and hands back the report
+    /// (as a [`ProbeReport`], or whatever holds one).
+    fn fail<T: From<ProbeReport>>(
         mut self,
         kind: StepKind,
         started: Instant,
         summary: String,
         details: Vec<String>,
         reason: String,
-    ) -> ProbeReport {
+    ) -> T {
         self.step(kind, Status::Fail, started, summary);
         for d in details {
             self.detail(d);
         }
         self.report.verdict = Verdict::Fails { step: kind, reason };
-        self.report
+        T::from(self.report)
     }
 }
 
@@ -510,6 +517,137 @@ pub async fn probe(
     connection: &Connection,
     options: &ProbeOptions,
 ) -> Result<ProbeReport, ProbeError> {
+    let simulator = Simulator::new(options.package_id.clone())
+        .profile(options.release.profile())
+        .startup_timeout(options.register_wait);
+    let (mut rec, session) = match open(connection, options, &simulator).await? {
+        Opened::Ready(rec, session) => (rec, session),
+        Opened::Failed(report) => return Ok(report),
+    };
+    // 7. One transaction.
+    if let Some(args) = &options.invoke {
+        let started = Instant::now();
+        let outcome = session
+            .invoke(&options.channel, args.iter().map(|a| a.as_bytes().to_vec()))
+            .await;
+        let shown = args.join(" ");
+        match outcome {
+            Ok(outcome) => {
+                let result = invoke_result(args, &outcome);
+                let answer = describe_answer(&result);
+                rec.report.invoke = Some(result);
+                if outcome.is_success() {
+                    rec.step(
+                        StepKind::Invoke,
+                        Status::Ok,
+                        started,
+                        format!("`{shown}` on `{}`: {answer}", options.channel),
+                    );
+                } else {
+                    let why = match &outcome {
+                        TxOutcome::Completed { .. } => "a status of 400 or more: the peer does not endorse it",
+                        TxOutcome::Error { .. } => "ERROR: the peer fails the transaction",
+                        TxOutcome::Unreadable { .. } => "a COMPLETED whose payload is not a `Response`: the peer fails the transaction (\"failed to unmarshal response\")",
+                    };
+                    session.close().await;
+                    return Ok(rec.fail(
+                        StepKind::Invoke,
+                        started,
+                        format!("`{shown}` on `{}`: {answer}", options.channel),
+                        Vec::new(),
+                        format!("the chaincode answers `{shown}` with {why}"),
+                    ));
+                }
+            }
+            Err(e) => {
+                session.close().await;
+                return Ok(rec.fail(
+                    StepKind::Invoke,
+                    started,
+                    format!("`{shown}` on `{}`: {}", options.channel, chain(&e)),
+                    Vec::new(),
+                    format!("the transaction fails: {}", chain(&e)),
+                ));
+            }
+        }
+    }
+
+    // 8. Close, as a peer that goes away.
+    let started = Instant::now();
+    let ended_before = session.ended();
+    session.close().await;
+    match ended_before {
+        Some(end) => {
+            rec.step(
+                StepKind::Close,
+                Status::Warn,
+                started,
+                format!("the stream had already ended: {end}"),
+            );
+            rec.detail(
+                "the peer never reconnects by itself: the next invoke launches the chaincode again",
+            );
+        }
+        None => rec.step(
+            StepKind::Close,
+            Status::Ok,
+            started,
+            "stream ended by the probe".into(),
+        ),
+    }
+    Ok(rec.report)
+}
+
+/// A probe that stops once READY and hands over the open stream, for a
+/// caller that goes on to run transactions (the `ccaas-peersim` command):
+/// a dial that fails is reported in the probe's words, step by step.
+#[derive(Debug)]
+pub struct Connected {
+    /// The steps up to READY (or up to the one that failed).
+    pub report: ProbeReport,
+    /// The open stream, when every step passed.
+    pub session: Option<Session>,
+}
+
+/// Dials `connection` as [`probe`] does, with `simulator` playing the peer
+/// (its package ID, chaincode name, ledger, creator, timeouts; `options`
+/// gives the release, where to dial and the server name), and stops once
+/// READY: the session is open for transactions. When a step fails, the
+/// report says which and why, as `probe` does.
+pub async fn connect(
+    connection: &Connection,
+    options: &ProbeOptions,
+    simulator: &Simulator,
+) -> Result<Connected, ProbeError> {
+    Ok(match open(connection, options, simulator).await? {
+        Opened::Ready(rec, session) => Connected {
+            report: rec.report,
+            session: Some(session),
+        },
+        Opened::Failed(report) => Connected {
+            report,
+            session: None,
+        },
+    })
+}
+
+/// Steps 1 to 6, up to READY.
+enum Opened {
+    Ready(Recorder, Session),
+    Failed(ProbeReport),
+}
+
+impl From<ProbeReport> for Opened {
+    fn from(report: ProbeReport) -> Self {
+        Opened::Failed(report)
+    }
+}
+
+async fn open(
+    connection: &Connection,
+    options: &ProbeOptions,
+    simulator: &Simulator,
+) -> Result<Opened, ProbeError> {
     if options.invoke.as_ref().is_some_and(Vec::is_empty) {
         return Err(ProbeError::EmptyInvoke);
     }
@@ -552,6 +690,7 @@ pub async fn probe(
             steps: Vec::new(),
             server_certificate: None,
             invoke: None,
+            registered_as: None,
             verdict: Verdict::Works,
         },
     };
@@ -657,7 +796,10 @@ pub async fn probe(
         Box::pin(tcp)
     } else {
         let started = Instant::now();
-        let (name, why) = chosen_name(connection, &address, options.release);
+        let (name, why) = match &options.server_name {
+            Some(name) => (name.clone(), "the name given to check instead".to_owned()),
+            None => chosen_name(connection, &address, options.release),
+        };
         rec.report.server_name = Some(name.clone());
         let (result, seen) = dial::tls_handshake(
             connection,
@@ -702,7 +844,9 @@ pub async fn probe(
                 if observed.alpn.is_none() {
                     rec.detail("the server negotiated no ALPN: Fabric v3.0 (grpc-go 1.66) accepts that, but v2.5.12+ and v3.1+ (grpc-go 1.67+) refuse it (\"missing selected ALPN property\"); serve ALPN `h2`");
                 }
-                other_release_name(&mut rec, connection, &address, options.release, &observed);
+                if options.server_name.is_none() {
+                    other_release_name(&mut rec, connection, &address, options.release, &observed);
+                }
                 if observed.client_cert_requested && connection.tls_mode() != TlsMode::Mutual {
                     rec.detail("the server asked for a client certificate and the peer sends none (`client_auth_required` is false)");
                 }
@@ -759,9 +903,6 @@ pub async fn probe(
 
     // 5. REGISTER.
     let started = Instant::now();
-    let simulator = Simulator::new(options.package_id.clone())
-        .profile(options.release.profile())
-        .startup_timeout(options.register_wait);
     let session = match simulator.attach(transport).await {
         Ok(session) => session,
         Err(e) => {
@@ -782,6 +923,7 @@ pub async fn probe(
             return Ok(rec.fail(StepKind::Register, started, summary, details, reason));
         }
     };
+    rec.report.registered_as = session.registered_as();
     match session.registration() {
         Some(Registration::Accepted) => rec.step(
             StepKind::Register,
@@ -858,79 +1000,7 @@ pub async fn probe(
         started,
         format!("REGISTERED, then {ready}"),
     );
-
-    // 7. One transaction.
-    if let Some(args) = &options.invoke {
-        let started = Instant::now();
-        let outcome = session
-            .invoke(&options.channel, args.iter().map(|a| a.as_bytes().to_vec()))
-            .await;
-        let shown = args.join(" ");
-        match outcome {
-            Ok(outcome) => {
-                let result = invoke_result(args, &outcome);
-                let answer = describe_answer(&result);
-                rec.report.invoke = Some(result);
-                if outcome.is_success() {
-                    rec.step(
-                        StepKind::Invoke,
-                        Status::Ok,
-                        started,
-                        format!("`{shown}` on `{}`: {answer}", options.channel),
-                    );
-                } else {
-                    let why = match &outcome {
-                        TxOutcome::Completed { .. } => "a status of 400 or more: the peer does not endorse it",
-                        TxOutcome::Error { .. } => "ERROR: the peer fails the transaction",
-                        TxOutcome::Unreadable { .. } => "a COMPLETED whose payload is not a `Response`: the peer fails the transaction (\"failed to unmarshal response\")",
-                    };
-                    session.close().await;
-                    return Ok(rec.fail(
-                        StepKind::Invoke,
-                        started,
-                        format!("`{shown}` on `{}`: {answer}", options.channel),
-                        Vec::new(),
-                        format!("the chaincode answers `{shown}` with {why}"),
-                    ));
-                }
-            }
-            Err(e) => {
-                session.close().await;
-                return Ok(rec.fail(
-                    StepKind::Invoke,
-                    started,
-                    format!("`{shown}` on `{}`: {}", options.channel, chain(&e)),
-                    Vec::new(),
-                    format!("the transaction fails: {}", chain(&e)),
-                ));
-            }
-        }
-    }
-
-    // 8. Close, as a peer that goes away.
-    let started = Instant::now();
-    let ended_before = session.ended();
-    session.close().await;
-    match ended_before {
-        Some(end) => {
-            rec.step(
-                StepKind::Close,
-                Status::Warn,
-                started,
-                format!("the stream had already ended: {end}"),
-            );
-            rec.detail(
-                "the peer never reconnects by itself: the next invoke launches the chaincode again",
-            );
-        }
-        None => rec.step(
-            StepKind::Close,
-            Status::Ok,
-            started,
-            "stream ended by the probe".into(),
-        ),
-    }
-    Ok(rec.report)
+    Ok(Opened::Ready(rec, session))
 }
 
 /// The server name `release` checks, and why.
@@ -1123,7 +1193,7 @@ async fn sniff_tls(target: SocketAddr, timeout: Duration) -> Option<CertificateI
             self.1.signature_verification_algorithms.supported_schemes()
         }
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = dial::crypto_provider();
     let seen = Arc::new(Mutex::new(None));
     let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])

@@ -122,7 +122,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 /// `n` bytes from the system RNG (through rustls's ring provider).
 pub(crate) fn random_bytes(n: usize) -> Result<Vec<u8>, ProposalError> {
     let mut buf = vec![0u8; n];
-    rustls::crypto::ring::default_provider()
+    crate::dial::crypto_provider()
         .secure_random
         .fill(&mut buf)
         .map_err(|_| ProposalError::Random)?;

@@ -462,6 +462,58 @@ impl TxOutcome {
     pub fn payload(&self) -> &[u8] {
         self.response().map(|r| r.payload.as_slice()).unwrap_or(&[])
     }
+
+    /// The chaincode event a COMPLETED carries (`stub.set_event`), as the
+    /// chaincode sent it: `None` when the transaction set none, or did not
+    /// complete. A peer keeps it only for an endorsable answer (status
+    /// below 400): check [`TxOutcome::is_success`] too.
+    ///
+    /// ```
+    /// use ccaas_peersim::Simulator;
+    /// use ccaas_shim::{Chaincode, Response, Stub};
+    /// use std::sync::Arc;
+    ///
+    /// struct Minter;
+    /// impl Chaincode for Minter {
+    ///     async fn invoke(&self, stub: &Stub) -> Response {
+    ///         if stub.function() == "mint" {
+    ///             return match stub.set_event("Minted", b"42".to_vec()) {
+    ///                 Ok(()) => Response::success("OK"),
+    ///                 Err(e) => Response::error(e.to_string()),
+    ///             };
+    ///         }
+    ///         Response::error("unknown function")
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let id = "minter_1.0:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    /// let peer = Simulator::new(id).in_process(Arc::new(Minter)).await?;
+    /// let minted = peer.invoke("mychannel", ["mint"]).await?;
+    /// assert_eq!(minted.event_name(), Some("Minted"));
+    /// assert_eq!(minted.event_payload(), Some(&b"42"[..]));
+    /// let failed = peer.invoke("mychannel", ["burn"]).await?;
+    /// assert!(failed.event().is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn event(&self) -> Option<&ChaincodeEvent> {
+        match self {
+            TxOutcome::Completed { event, .. } => event.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The event's name ([`TxOutcome::event`]).
+    pub fn event_name(&self) -> Option<&str> {
+        self.event().map(|e| e.event_name.as_str())
+    }
+
+    /// The event's payload ([`TxOutcome::event`]).
+    pub fn event_payload(&self) -> Option<&[u8]> {
+        self.event().map(|e| e.payload.as_slice())
+    }
 }
 
 /// Why a session or transaction failed, on the peer's side.

@@ -16,8 +16,17 @@ pub struct Target {
     #[arg(long)]
     pub address: String,
     /// The package ID the peer is launching; REGISTER must carry exactly it.
-    #[arg(long = "id", value_name = "PACKAGE_ID")]
-    pub package_id: String,
+    #[arg(
+        long = "id",
+        value_name = "PACKAGE_ID",
+        required_unless_present = "package",
+        conflicts_with = "package"
+    )]
+    pub package_id: Option<String>,
+    /// The package the peer installed: its ID (label and SHA-256, as `peer
+    /// lifecycle chaincode calculatepackageid`) instead of --id.
+    #[arg(long, value_name = "PKG.tgz")]
+    pub package: Option<PathBuf>,
     /// The socket address to dial when the address host is a name (names are never resolved).
     #[arg(long, value_name = "IP:PORT")]
     pub connect_to: Option<SocketAddr>,
@@ -45,6 +54,33 @@ fn read(flag: &str, path: &Option<PathBuf>) -> Result<Option<String>, String> {
 }
 
 impl Target {
+    /// The package ID: --id as given, or the ID of --package.
+    pub fn package_id(&self) -> Result<String, String> {
+        if let Some(id) = &self.package_id {
+            return Ok(id.clone());
+        }
+        let Some(path) = &self.package else {
+            return Err("give the package ID with --id, or the package with --package".into());
+        };
+        let file = ccaas_core::fs::open_regular(path).map_err(|e| {
+            format!(
+                "--package `{}`: {}",
+                path.display(),
+                ccaas_core::report::chain(&e)
+            )
+        })?;
+        let info =
+            ccaas_core::package::identify(std::io::BufReader::new(file), &Default::default())
+                .map_err(|e| {
+                    format!(
+                        "--package `{}`: not a chaincode package the peer would install: {}",
+                        path.display(),
+                        ccaas_core::report::chain(&e)
+                    )
+                })?;
+        Ok(info.id.to_string())
+    }
+
     /// The connection the flags describe, with the TLS files read, and the
     /// dial options.
     pub fn connection(

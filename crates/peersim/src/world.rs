@@ -33,14 +33,14 @@ pub const VALIDATION_PARAMETER: &str = "VALIDATION_PARAMETER";
 /// Where a collection lives: channel, chaincode namespace, collection.
 type CollectionKey = (String, String, String);
 
-#[derive(Debug, Default)]
-struct Ledger {
-    public: BTreeMap<(String, String), Namespace>,
-    private: BTreeMap<CollectionKey, Namespace>,
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Ledger {
+    pub(crate) public: BTreeMap<(String, String), Namespace>,
+    pub(crate) private: BTreeMap<CollectionKey, Namespace>,
     /// Keyed by channel, namespace, collection (empty: public), key.
-    metadata: BTreeMap<(String, String, String, String), Metadata>,
+    pub(crate) metadata: BTreeMap<(String, String, String, String), Metadata>,
     /// Keyed by channel, namespace, key; oldest first.
-    history: BTreeMap<(String, String, String), Vec<KeyModification>>,
+    pub(crate) history: BTreeMap<(String, String, String), Vec<KeyModification>>,
     /// No history kept ([`WorldState::without_history`]).
     history_off: bool,
 }
@@ -304,6 +304,25 @@ impl WorldState {
             .get(&(channel.to_owned(), namespace.to_owned(), key.to_owned()))
             .map(|h| h.iter().rev().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// A copy of everything committed (for the state file).
+    pub(crate) fn dump(&self) -> Ledger {
+        self.lock().clone()
+    }
+
+    /// Sets the history of a public `key`, oldest first (for the state file).
+    pub(crate) fn restore_history(
+        &self,
+        channel: &str,
+        namespace: &str,
+        key: &str,
+        writes: Vec<KeyModification>,
+    ) {
+        self.lock().history.insert(
+            (channel.to_owned(), namespace.to_owned(), key.to_owned()),
+            writes,
+        );
     }
 
     /// The names of the chaincodes running on this ledger (sessions still

@@ -46,7 +46,12 @@ fn a_refused_connection_says_which_step_failed() {
     let (code, _, stderr) = peersim(&["--address", "127.0.0.1:1", "--id", "x", "invoke", "ping"]);
     assert_eq!(code, 1);
     assert!(
-        stderr.starts_with("ccaas-peersim: error: connect to `127.0.0.1:1` failed"),
+        stderr.starts_with("ccaas-peersim: error: the peer cannot connect to 127.0.0.1:1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("(step `tcp`)"), "{stderr}");
+    assert!(
+        stderr.contains("refused: nothing listens there"),
         "{stderr}"
     );
 }

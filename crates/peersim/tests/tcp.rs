@@ -98,7 +98,7 @@ impl ConnectHandler for TinyChaincode {
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    ccaas_peersim::dial::crypto_provider()
 }
 
 fn certs(pem: &str) -> Vec<CertificateDer<'static>> {

@@ -16,7 +16,7 @@
 
 use ccaas_proto::grpc::{ConnectHandler, ConnectServer};
 use ccaas_proto::{ChaincodeId, ChaincodeMessage, Message, MessageType, Response};
-use ccaas_shim::ServerConfig;
+use ccaas_shim::{ServerConfig, ServerError};
 use futures_util::StreamExt;
 use std::pin::Pin;
 use std::process::ExitCode;
@@ -73,14 +73,11 @@ impl ConnectHandler for Echo {
 async fn main() -> ExitCode {
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("echo: error: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => ccaas_shim::run::report(&e.into()),
     }
 }
 
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
+async fn run() -> Result<(), ServerError> {
     let config = ServerConfig::from_env()?;
     let tls = match &config.tls {
         Some(tls) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(
@@ -110,10 +107,16 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // difference to `kv` is the shim's own work.
     let router = ccaas_shim::server::http2_settings(tonic::transport::Server::builder(), &config)
         .add_service(connect);
-    let listener = TcpListener::bind(config.address).await?;
+    let bind_error = |source| ServerError::Bind {
+        address: config.address,
+        source,
+    };
+    let listener = TcpListener::bind(config.address)
+        .await
+        .map_err(bind_error)?;
     eprintln!(
         "echo server listening address={} tls={}",
-        listener.local_addr()?,
+        listener.local_addr().map_err(bind_error)?,
         if tls.is_some() { "on" } else { "off" }
     );
     match tls {
@@ -124,7 +127,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 s
             });
-            router.serve_with_incoming(incoming).await?;
+            router
+                .serve_with_incoming(incoming)
+                .await
+                .map_err(ServerError::Transport)?;
         }
         Some(acceptor) => {
             let (tx, rx) = mpsc::channel(16);
@@ -144,7 +150,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             });
             router
                 .serve_with_incoming(tokio_stream::wrappers::ReceiverStream::new(rx))
-                .await?;
+                .await
+                .map_err(ServerError::Transport)?;
         }
     }
     Ok(())

@@ -31,6 +31,7 @@
 
 use ccaas_shim::cid::{CidError, ClientIdentity};
 use ccaas_shim::composite::{create_composite_key, CompositeKeyError};
+use ccaas_shim::run::{self, RunError};
 use ccaas_shim::statebased::{KeyEndorsementPolicy, RoleType};
 use ccaas_shim::{Chaincode, ChaincodeServer, Response, Stub, StubError};
 use std::process::ExitCode;
@@ -213,18 +214,20 @@ impl Chaincode for Kv {
 /// main thread (tokio's current-thread runtime: no cross-thread wake-ups,
 /// the cheapest per transaction); N > 1 that many worker threads; unset,
 /// one worker per core (tokio's default).
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    let threads = match std::env::var("KV_WORKER_THREADS") {
-        Err(_) => None,
-        Ok(text) => match text.parse::<usize>() {
-            Ok(n) if n > 0 => Some(n),
-            _ => {
-                return Err(format!(
-                    "KV_WORKER_THREADS: expected a number of threads from 1, found `{text}`"
-                ))
-            }
-        },
-    };
+fn runtime() -> Result<tokio::runtime::Runtime, RunError> {
+    let threads =
+        match std::env::var("KV_WORKER_THREADS") {
+            Err(_) => None,
+            Ok(text) => match text.parse::<usize>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => return Err(RunError::Configuration(
+                    format!(
+                        "KV_WORKER_THREADS: expected a number of threads from 1, found `{text}`"
+                    )
+                    .into(),
+                )),
+            },
+        };
     let mut builder = match threads {
         Some(1) => tokio::runtime::Builder::new_current_thread(),
         Some(n) => {
@@ -234,32 +237,18 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         }
         None => tokio::runtime::Builder::new_multi_thread(),
     };
-    builder
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))
+    builder.enable_all().build().map_err(RunError::Runtime)
 }
 
+/// `ccaas_shim::run::main(Kv)`, on the runtime `KV_WORKER_THREADS` asks for.
 fn main() -> ExitCode {
     ccaas_shim::logging::init();
     let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(e) => {
-            tracing::error!("kv: error: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return run::report(&e),
     };
-    let served = runtime.block_on(async {
-        match ChaincodeServer::from_env(Kv) {
-            Ok(server) => server.serve().await,
-            Err(e) => Err(e),
-        }
-    });
-    match served {
+    match runtime.block_on(async { ChaincodeServer::from_env(Kv)?.serve().await }) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("kv: error: {}", ccaas_core::report::chain(&e));
-            ExitCode::FAILURE
-        }
+        Err(e) => run::report(&e.into()),
     }
 }

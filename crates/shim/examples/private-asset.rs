@@ -25,7 +25,7 @@
 //! at approval), e.g. `assetPrices` with `Org1MSP` and `Org2MSP` as members.
 
 use ccaas_shim::cid::{CidError, ClientIdentity};
-use ccaas_shim::{Chaincode, ChaincodeServer, Response, Stub, StubError};
+use ccaas_shim::{Chaincode, Response, Stub, StubError};
 use sha2::{Digest, Sha256};
 use std::process::ExitCode;
 
@@ -161,25 +161,6 @@ impl Chaincode for PrivateAsset {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    ccaas_shim::logging::init();
-    let served = match ChaincodeServer::from_env(PrivateAsset) {
-        Ok(server) => server.serve().await,
-        Err(e) => Err(e),
-    };
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(cause) = source {
-                text.push_str(": ");
-                text.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            tracing::error!("private-asset: error: {text}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> ExitCode {
+    ccaas_shim::run::main(PrivateAsset)
 }

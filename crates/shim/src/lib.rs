@@ -6,7 +6,7 @@
 //! `protos.Chaincode/Connect`, plain or with (mutual) TLS.
 //!
 //! ```no_run
-//! use ccaas_shim::{Chaincode, ChaincodeServer, Response, Stub};
+//! use ccaas_shim::{Chaincode, Response, Stub};
 //!
 //! struct Kv;
 //!
@@ -28,14 +28,17 @@
 //!     }
 //! }
 //!
-//! #[tokio::main]
-//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     ccaas_shim::logging::init();
-//!     // CHAINCODE_ID (or CHAINCODE_PACKAGE), CHAINCODE_SERVER_ADDRESS, TLS files: see `env`.
-//!     ChaincodeServer::from_env(Kv)?.serve().await?;
-//!     Ok(())
+//! fn main() -> std::process::ExitCode {
+//!     // CHAINCODE_ID (or CHAINCODE_PACKAGE), CHAINCODE_SERVER_ADDRESS, TLS
+//!     // files: see `env`. Logs on stderr; an error is printed with its
+//!     // causes, and picks the exit code: see `run`.
+//!     ccaas_shim::run::main(Kv)
 //! }
 //! ```
+//!
+//! [`run::main`] is `ChaincodeServer::from_env(Kv)?.serve().await` with the
+//! logs, the runtime and the error report around it; use [`ChaincodeServer`]
+//! itself to configure a server in code or serve on a runtime of your own.
 //!
 //! What the server does for you: registers with the package ID and says in
 //! the log when the peer does not answer (a wrong ID); runs every
@@ -43,18 +46,28 @@
 //! (the peer drops a second one in flight); gives every request a deadline
 //! and fails them all at once when a stream ends; answers a panicking
 //! transaction with ERROR and goes on; serves `grpc.health.v1.Health` on
-//! the same port; stops gracefully on SIGTERM.
+//! the same port; stops gracefully on SIGTERM. With an operations address
+//! (`CHAINCODE_OPERATIONS_ADDRESS`), a second port serves `/healthz`,
+//! `/metrics`, `/version`, `/logspec` and the kubelet's gRPC probe
+//! ([`operations`]), and TLS files rotated on disk are used without a
+//! restart.
 #![deny(missing_docs)]
 
+mod accept;
 pub mod chaincode;
 pub mod cid;
 pub mod composite;
 mod context;
 pub mod env;
+pub mod limits;
 #[cfg(feature = "logging")]
 pub mod logging;
+pub mod metrics;
+pub mod operations;
 pub mod proposal;
 pub mod query;
+mod reload;
+pub mod run;
 pub mod server;
 pub mod statebased;
 pub mod stream;
@@ -63,6 +76,7 @@ pub mod tls;
 
 pub use ccaas_proto as proto;
 pub use chaincode::{Chaincode, Response};
+pub use operations::OperationsConfig;
 pub use proposal::Creator;
 pub use query::{HistoryIterator, Page, QueryIterator, StateIterator};
 pub use server::{BoundServer, ChaincodeServer, ServerConfig, ServerError};

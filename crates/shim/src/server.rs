@@ -1,10 +1,14 @@
 //! [`ChaincodeServer`]: the gRPC server a peer dials, `protos.Chaincode/Connect`
 //! and `grpc.health.v1.Health` on one port, plain or TLS.
 
+use crate::accept::{self, Accepted, Slots};
 use crate::chaincode::Chaincode;
 use crate::env::EnvError;
-use crate::stream::{self, Lifecycle, StreamConfig};
-use crate::tls::{TlsConfig, TlsError};
+use crate::metrics::Metrics;
+use crate::operations::{self, Health, OperationsConfig};
+use crate::reload::ReloadingTls;
+use crate::stream::{self, Lifecycle, StreamConfig, StreamEnd};
+use crate::tls::{ClientAuth, TlsConfig, TlsError};
 use ccaas_proto::grpc::{ConnectHandler, ConnectServer};
 use ccaas_proto::{ChaincodeMessage, PEER_MAX_MESSAGE_BYTES};
 use futures_util::StreamExt;
@@ -13,14 +17,46 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 use tonic::{Request, Status, Streaming};
-use tracing::{info, warn, Instrument};
+use tracing::{debug, info, warn, Instrument};
 
-/// The default time transactions in flight get to finish at shutdown.
-pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// The default time transactions in flight get to finish at shutdown:
+/// 20 s, inside Kubernetes' default `terminationGracePeriodSeconds` (30 s),
+/// so that the server has ended every stream itself before the kubelet's
+/// SIGKILL. Set `terminationGracePeriodSeconds` to the grace + 10 s.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 pub use ccaas_proto::{PEER_KEEPALIVE_INTERVAL, PEER_KEEPALIVE_TIMEOUT};
+
+/// The default time from accept until the client's HTTP/2 preface and
+/// first SETTINGS (the TLS handshake included). A peer on a slow network
+/// needs a few round trips of it.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default bound on connections held at once. A peer holds one per
+/// chaincode it launched; health probes one each, briefly: a real
+/// deployment holds a handful, so the bound is there for the fds a flood
+/// would take.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// The default `SETTINGS_MAX_CONCURRENT_STREAMS`. A peer opens one
+/// Connect stream per connection (it dials anew for each chaincode
+/// launch) and a health probe one stream on its own connection; 16 leaves
+/// room for a proxy that multiplexes several peers and probes onto one
+/// connection (it opens another past the limit, as HTTP/2 asks), while one
+/// connection can no longer open thousands of streams at once.
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 16;
+
+/// The default bound on streams the server resets on one connection
+/// because the client broke the protocol on them (h2's own default is
+/// 1024, which tonic turns off). A peer never provokes one.
+pub const DEFAULT_MAX_LOCAL_ERROR_RESETS: usize = 100;
+
+/// Streams a client may open and reset before the server has even taken
+/// them (rapid reset, CVE-2023-44487) before GOAWAY: h2's default, set
+/// here so that it shows.
+pub const MAX_PENDING_ACCEPT_RESETS: usize = 20;
 
 /// Why the server could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -71,8 +107,12 @@ pub struct ServerConfig {
     pub max_recv_message_bytes: usize,
     /// Largest message sent to the peer (default: the peer's 100 MiB).
     pub max_send_message_bytes: usize,
-    /// Transactions running at once, across every peer's stream.
+    /// Transactions running at once, across every peer's stream (for
+    /// memory).
     pub max_concurrent_transactions: usize,
+    /// Transactions running at once on one stream: its fair share, so that
+    /// one peer (or a stranger) cannot take every other stream's turn.
+    pub max_transactions_per_stream: usize,
     /// Deadline of each request to the peer.
     pub request_timeout: Duration,
     /// When to warn that the peer has not answered REGISTER.
@@ -83,8 +123,24 @@ pub struct ServerConfig {
     pub keepalive_interval: Duration,
     /// How long a ping may go unanswered before the connection is dropped.
     pub keepalive_timeout: Duration,
-    /// How long a TLS handshake may take.
+    /// How long a new connection may take to start HTTP/2: from accept,
+    /// through the TLS handshake, until the client's preface and first
+    /// SETTINGS frame have arrived. A connection that is silent longer is
+    /// closed.
     pub handshake_timeout: Duration,
+    /// Connections held at once, from accept on (fds). Past it, new
+    /// connections are closed at once, with a rate-limited WARN line.
+    pub max_connections: usize,
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS`: streams one connection may have
+    /// open at once. Streams beyond it are refused (`REFUSED_STREAM`).
+    pub max_concurrent_streams: u32,
+    /// Streams the server may reset on one connection because the client
+    /// broke the protocol on them (MadeYouReset, CVE-2025-8671) before it
+    /// closes the connection with GOAWAY `ENHANCE_YOUR_CALM`.
+    pub max_local_error_resets: usize,
+    /// The operations endpoint (`/healthz`, `/metrics`, ...); `None`, the
+    /// default, for none.
+    pub operations: Option<OperationsConfig>,
 }
 
 impl ServerConfig {
@@ -102,7 +158,12 @@ impl ServerConfig {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             keepalive_interval: PEER_KEEPALIVE_INTERVAL,
             keepalive_timeout: PEER_KEEPALIVE_TIMEOUT,
-            handshake_timeout: Duration::from_secs(10),
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            max_transactions_per_stream: stream::DEFAULT_MAX_TRANSACTIONS_PER_STREAM,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            max_local_error_resets: DEFAULT_MAX_LOCAL_ERROR_RESETS,
+            operations: None,
         }
     }
 
@@ -120,13 +181,15 @@ impl ServerConfig {
         crate::env::from_lookup(lookup)
     }
 
-    fn stream_config(&self) -> StreamConfig {
-        StreamConfig {
-            package_id: self.package_id.clone(),
-            request_timeout: self.request_timeout,
-            registration_warning: self.registration_warning,
-            max_concurrent_transactions: self.max_concurrent_transactions,
-        }
+    fn stream_config(&self, metrics: Option<Arc<Metrics>>) -> StreamConfig {
+        let mut config = StreamConfig::new(self.package_id.clone());
+        config.request_timeout = self.request_timeout;
+        config.registration_warning = self.registration_warning;
+        config.max_concurrent_transactions = self.max_concurrent_transactions;
+        config.max_transactions_per_stream = self.max_transactions_per_stream;
+        config.max_recv_message_bytes = self.max_recv_message_bytes;
+        config.metrics = metrics;
+        config
     }
 }
 
@@ -181,18 +244,29 @@ impl<C: Chaincode> ChaincodeServer<C> {
     /// Loads the TLS material and binds the address: every configuration
     /// error shows here, before any peer dials.
     pub async fn bind(self) -> Result<BoundServer<C>, ServerError> {
+        let metrics = self
+            .config
+            .operations
+            .as_ref()
+            .map(|_| Arc::new(Metrics::new()));
         let tls = match &self.config.tls {
-            Some(tls) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(
-                tls.server_config()?,
-            ))),
+            Some(tls) => Some(Arc::new(ReloadingTls::new(
+                tls.clone(),
+                ClientAuth::Required,
+                &[b"h2"],
+                "chaincode",
+                metrics.clone(),
+            )?)),
             None => None,
         };
-        let listener = TcpListener::bind(self.config.address)
-            .await
-            .map_err(|source| ServerError::Bind {
-                address: self.config.address,
-                source,
-            })?;
+        let operations = match (&self.config.operations, &metrics) {
+            (Some(ops), Some(metrics)) => Some(operations::bind(ops, metrics).await?),
+            _ => None,
+        };
+        let listener = accept::listen(self.config.address).map_err(|source| ServerError::Bind {
+            address: self.config.address,
+            source,
+        })?;
         let local = listener.local_addr().map_err(|source| ServerError::Bind {
             address: self.config.address,
             source,
@@ -203,6 +277,7 @@ impl<C: Chaincode> ChaincodeServer<C> {
             listener,
             local,
             tls,
+            operations: operations.zip(metrics),
         })
     }
 
@@ -226,13 +301,21 @@ pub struct BoundServer<C> {
     config: ServerConfig,
     listener: TcpListener,
     local: SocketAddr,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<Arc<ReloadingTls>>,
+    operations: Option<(operations::Bound, Arc<Metrics>)>,
 }
 
 impl<C: Chaincode> BoundServer<C> {
     /// The address bound (with the port chosen when the configuration said 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// The operations endpoint's address, when there is one.
+    pub fn operations_addr(&self) -> Option<SocketAddr> {
+        self.operations
+            .as_ref()
+            .map(|(bound, _)| bound.local_addr())
     }
 
     /// Serves until SIGTERM or SIGINT, then stops gracefully.
@@ -262,21 +345,39 @@ impl<C: Chaincode> BoundServer<C> {
             listener,
             local,
             tls,
+            operations,
         } = self;
         let (shutdown_tx, shutdown_rx) = watch::channel(Lifecycle::Serving);
+        let metrics = operations.as_ref().map(|(_, m)| Arc::clone(m));
         let handler = Arc::new(StreamHandler {
             chaincode,
-            config: config.stream_config(),
+            config: config.stream_config(metrics),
             limiter: Arc::new(Semaphore::new(config.max_concurrent_transactions.max(1))),
             shutdown: shutdown_rx.clone(),
         });
-        let (health, health_service) = tonic_health::server::health_reporter();
+        // One reporter for both ports: the chaincode port's health service
+        // and the operations port's gRPC probe say the same.
+        let health = tonic_health::server::HealthReporter::new();
+        let health_service = tonic_health::pb::health_server::HealthServer::new(
+            tonic_health::server::HealthService::from_health_reporter(health.clone()),
+        );
         health
             .set_serving::<ConnectServer<StreamHandler<C>>>()
             .await;
         let connect = ConnectServer::new(handler)
             .max_decoding_message_size(config.max_recv_message_bytes)
             .max_encoding_message_size(config.max_send_message_bytes);
+        let health_state = Arc::new(Health::default());
+        let _operations = operations.map(|(bound, metrics)| {
+            AbortOnDrop(tokio::spawn(operations::serve(
+                bound,
+                Arc::clone(&health_state),
+                metrics,
+                health_service.clone(),
+                config.package_id.clone(),
+                config.handshake_timeout,
+            )))
+        });
         let router = http2_settings(tonic::transport::Server::builder(), &config)
             .add_service(health_service)
             .add_service(connect);
@@ -286,6 +387,7 @@ impl<C: Chaincode> BoundServer<C> {
             listener,
             tls.clone(),
             config.handshake_timeout,
+            Slots::new(config.max_connections),
             connections_tx,
         ));
         let accepting = AbortOnDrop(accept);
@@ -309,6 +411,8 @@ impl<C: Chaincode> BoundServer<C> {
             result = &mut serving => return result.map_err(ServerError::Transport),
             () = &mut signal => {}
         }
+        // First of all: load balancers and the kubelet stop sending peers.
+        health_state.drain();
         health
             .set_not_serving::<ConnectServer<StreamHandler<C>>>()
             .await;
@@ -335,8 +439,10 @@ impl<C: Chaincode> BoundServer<C> {
 }
 
 /// The HTTP/2 settings of the server a [`ChaincodeServer`] runs: the
-/// peer's keepalive. Public so that a floor measurement (the `echo`
-/// example) runs the same stack.
+/// peer's keepalive, the streams one connection may open
+/// (`SETTINGS_MAX_CONCURRENT_STREAMS`), and the resets one connection may
+/// cause before GOAWAY (tonic turns h2's own bounds off). Public so that a
+/// floor measurement (the `echo` example) runs the same stack.
 pub fn http2_settings(
     builder: tonic::transport::Server,
     config: &ServerConfig,
@@ -344,6 +450,9 @@ pub fn http2_settings(
     builder
         .http2_keepalive_interval(Some(config.keepalive_interval))
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
+        .max_concurrent_streams(config.max_concurrent_streams.max(1))
+        .http2_max_local_error_reset_streams(Some(config.max_local_error_resets))
+        .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_ACCEPT_RESETS))
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -354,19 +463,16 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// A connection, plain or TLS, for tonic.
-type Connection = tokio_rustls::server::TlsStream<TcpStream>;
-
-enum Accepted {
-    Plain(TcpStream),
-    Tls(Box<Connection>),
-}
-
+/// Accepts connections and hands them to tonic once HTTP/2 has started:
+/// one deadline, `handshake_timeout`, from accept through the TLS
+/// handshake to the client's preface and first SETTINGS; at most
+/// `slots` connections held at once.
 async fn accept_loop(
     listener: TcpListener,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<Arc<ReloadingTls>>,
     handshake_timeout: Duration,
-    connections: mpsc::Sender<Result<conn::Conn, std::io::Error>>,
+    slots: Slots,
+    connections: mpsc::Sender<Result<accept::Conn, std::io::Error>>,
 ) {
     loop {
         let (socket, remote) = match listener.accept().await {
@@ -378,122 +484,39 @@ async fn accept_loop(
                 continue;
             }
         };
+        let Some(slot) = slots.take(remote) else {
+            // Closed at once: the client sees its connection end instead
+            // of waiting in the backlog.
+            drop(socket);
+            continue;
+        };
         let _ = socket.set_nodelay(true);
         let connections = connections.clone();
-        match &tls {
-            None => {
-                if connections
-                    .send(Ok(conn::Conn::new(Accepted::Plain(socket))))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
-            Some(acceptor) => {
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    match tokio::time::timeout(handshake_timeout, acceptor.accept(socket)).await {
-                        Ok(Ok(stream)) => {
-                            let _ = connections
-                                .send(Ok(conn::Conn::new(Accepted::Tls(Box::new(stream)))))
-                                .await;
-                        }
-                        Ok(Err(e)) => warn!(peer = %remote, "TLS handshake failed: {e}"),
-                        Err(_) => {
-                            warn!(peer = %remote, "TLS handshake did not finish within {handshake_timeout:?}")
-                        }
-                    }
-                });
-            }
-        }
-    }
-}
-
-mod conn {
-    //! One type for plain and TLS connections, as tonic's incoming stream
-    //! wants.
-    use super::Accepted;
-    use std::io;
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
-    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-    use tonic::transport::server::{Connected, TcpConnectInfo};
-
-    pub struct Conn {
-        inner: Accepted,
-        info: TcpConnectInfo,
-    }
-
-    impl Conn {
-        pub(super) fn new(inner: Accepted) -> Self {
-            let info = match &inner {
-                Accepted::Plain(s) => s.connect_info(),
-                Accepted::Tls(s) => s.get_ref().0.connect_info(),
+        let tls = tls.clone();
+        let deadline = tokio::time::Instant::now() + handshake_timeout;
+        tokio::spawn(async move {
+            let mut stream = match tls {
+                None => Accepted::Plain(socket),
+                // Bounded by the same deadline; logs its failures (a TCP
+                // probe that closes before its ClientHello at debug only).
+                Some(tls) => match tls.accept(socket, remote, handshake_timeout).await {
+                    Some(stream) => Accepted::Tls(Box::new(stream)),
+                    None => return,
+                },
             };
-            Conn { inner, info }
-        }
-    }
-
-    impl Connected for Conn {
-        type ConnectInfo = TcpConnectInfo;
-        fn connect_info(&self) -> Self::ConnectInfo {
-            self.info.clone()
-        }
-    }
-
-    impl AsyncRead for Conn {
-        fn poll_read(
-            mut self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &mut ReadBuf<'_>,
-        ) -> Poll<io::Result<()>> {
-            match &mut self.inner {
-                Accepted::Plain(s) => Pin::new(s).poll_read(cx, buf),
-                Accepted::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            match tokio::time::timeout_at(deadline, accept::first_frames(&mut stream)).await {
+                Ok(Ok(read)) => {
+                    let _ = connections
+                        .send(Ok(accept::Conn::new(stream, read, slot)))
+                        .await;
+                }
+                Ok(Err(e)) => debug!(peer = %remote, "closed a connection: {e}"),
+                Err(_) => debug!(
+                    peer = %remote,
+                    "closed a connection that did not start HTTP/2 within {handshake_timeout:?}"
+                ),
             }
-        }
-    }
-
-    impl AsyncWrite for Conn {
-        fn poll_write(
-            mut self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            match &mut self.inner {
-                Accepted::Plain(s) => Pin::new(s).poll_write(cx, buf),
-                Accepted::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            }
-        }
-        fn poll_write_vectored(
-            mut self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            bufs: &[io::IoSlice<'_>],
-        ) -> Poll<io::Result<usize>> {
-            match &mut self.inner {
-                Accepted::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-                Accepted::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-            }
-        }
-        fn is_write_vectored(&self) -> bool {
-            match &self.inner {
-                Accepted::Plain(s) => s.is_write_vectored(),
-                Accepted::Tls(s) => s.is_write_vectored(),
-            }
-        }
-        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            match &mut self.inner {
-                Accepted::Plain(s) => Pin::new(s).poll_flush(cx),
-                Accepted::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            }
-        }
-        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            match &mut self.inner {
-                Accepted::Plain(s) => Pin::new(s).poll_shutdown(cx),
-                Accepted::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            }
-        }
+        });
     }
 }
 
@@ -520,19 +543,43 @@ impl<C: Chaincode> ConnectHandler for StreamHandler<C> {
         let inbound = request.into_inner();
         let (out, outbound) = mpsc::channel(1024);
         let span = tracing::info_span!("stream", peer = %peer);
-        span.in_scope(|| info!("a peer opened a stream"));
+        // A flood of streams writes a few lines a second, not one each.
+        span.in_scope(|| match crate::limits::STREAM_LINES.take() {
+            Some(0) => info!("a peer opened a stream"),
+            Some(left_out) => info!(
+                left_out,
+                "a peer opened a stream ({left_out} lines about streams left out before this one: too many at once)"
+            ),
+            None => {}
+        });
+        let (end_tx, end_rx) = oneshot::channel();
+        let run = stream::run(
+            Arc::clone(&self.chaincode),
+            self.config.clone(),
+            Arc::clone(&self.limiter),
+            inbound,
+            out,
+            self.shutdown.clone(),
+        );
         tokio::spawn(
-            stream::run(
-                Arc::clone(&self.chaincode),
-                self.config.clone(),
-                Arc::clone(&self.limiter),
-                inbound,
-                out,
-                self.shutdown.clone(),
-            )
+            async move {
+                let _ = end_tx.send(run.await);
+            }
             .instrument(span),
         );
-        let outbound = tokio_stream::wrappers::ReceiverStream::new(outbound).map(Ok);
+        // How the stream ended decides its status: OK, or what the peer
+        // must be told (a message past the limit).
+        let status = futures_util::stream::once(end_rx).filter_map(|end| {
+            std::future::ready(match end {
+                Ok(StreamEnd::MessageTooLarge { size, limit }) => {
+                    Some(Err(crate::limits::too_large_status(size, limit)))
+                }
+                _ => None,
+            })
+        });
+        let outbound = tokio_stream::wrappers::ReceiverStream::new(outbound)
+            .map(Ok)
+            .chain(status);
         Ok(tonic::Response::new(Box::pin(outbound)))
     }
 }

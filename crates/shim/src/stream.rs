@@ -11,6 +11,8 @@
 
 use crate::chaincode::{Chaincode, Response};
 use crate::context::TxContext;
+use crate::limits::{budgeted, LogBudget};
+use crate::metrics::{Metrics, StatusClass};
 use crate::proposal::Decoded;
 use crate::stub::{Stub, StubError};
 use ccaas_proto::{
@@ -42,6 +44,12 @@ pub const DEFAULT_REGISTRATION_WARNING: Duration = Duration::from_secs(10);
 /// wait their turn (a small task each); none is refused.
 pub const DEFAULT_MAX_CONCURRENT_TRANSACTIONS: usize = 2500;
 
+/// The default bound on transactions running at once on one stream: a
+/// fifth of the server's, so that one stream whose peer leaves its
+/// requests unanswered holds at most that, and the others keep their
+/// turn. A peer driving a chaincode hard runs tens at once per stream.
+pub const DEFAULT_MAX_TRANSACTIONS_PER_STREAM: usize = 500;
+
 /// How a stream behaves.
 #[derive(Debug, Clone)]
 pub struct StreamConfig {
@@ -53,6 +61,14 @@ pub struct StreamConfig {
     pub registration_warning: Duration,
     /// Transactions running at once (shared by every stream of a server).
     pub max_concurrent_transactions: usize,
+    /// Transactions running at once on this stream (its fair share of
+    /// `max_concurrent_transactions`).
+    pub max_transactions_per_stream: usize,
+    /// The largest message taken from the peer: past it the stream ends
+    /// with `RESOURCE_EXHAUSTED`, naming both sizes.
+    pub max_recv_message_bytes: usize,
+    /// The server's metrics, when its operations endpoint is on.
+    pub(crate) metrics: Option<Arc<Metrics>>,
 }
 
 impl StreamConfig {
@@ -63,6 +79,9 @@ impl StreamConfig {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             registration_warning: DEFAULT_REGISTRATION_WARNING,
             max_concurrent_transactions: DEFAULT_MAX_CONCURRENT_TRANSACTIONS,
+            max_transactions_per_stream: DEFAULT_MAX_TRANSACTIONS_PER_STREAM,
+            max_recv_message_bytes: ccaas_proto::PEER_MAX_MESSAGE_BYTES,
+            metrics: None,
         }
     }
 }
@@ -100,6 +119,10 @@ pub(crate) struct StreamLink {
     pending: Mutex<Option<HashMap<TxKey, oneshot::Sender<ChaincodeMessage>>>>,
     pub(crate) request_timeout: Duration,
     capabilities: RwLock<PeerCapabilities>,
+    /// The budget of the lines the peer's messages can trigger (a flood
+    /// of them writes a few a second).
+    lines: LogBudget,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl StreamLink {
@@ -134,6 +157,10 @@ impl StreamLink {
         // Removes the entry however this ends: answered, timed out, or the
         // chaincode dropped the future.
         let _entry = PendingEntry { link: self, key };
+        let _timer = self.metrics.as_deref().map(|m| {
+            m.sent_bytes(message.payload.len());
+            m.ledger_timer(request)
+        });
         if self.out.send(message).await.is_err() {
             return Err(StubError::StreamClosed { request });
         }
@@ -154,6 +181,9 @@ impl StreamLink {
 
     /// Sends without waiting (COMPLETED, ERROR, KEEPALIVE).
     async fn send(&self, message: ChaincodeMessage) -> bool {
+        if let Some(metrics) = &self.metrics {
+            metrics.sent_bytes(message.payload.len());
+        }
         self.out.send(message).await.is_ok()
     }
 
@@ -167,11 +197,14 @@ impl StreamLink {
                 // listening and the answer is dropped.
                 let _ = tx.send(message);
             }
-            None => warn!(
-                txid = %message.txid,
-                channel = %message.channel_id,
-                kind = %message.kind_name(),
-                "ignoring an answer from the peer that no request is waiting for"
+            None => budgeted!(
+                self.lines,
+                warn!(
+                    txid = %message.txid,
+                    channel = %message.channel_id,
+                    kind = %message.kind_name(),
+                    "ignoring an answer from the peer that no request is waiting for"
+                )
             ),
         }
     }
@@ -234,7 +267,32 @@ pub enum StreamEnd {
     TransportError,
     /// The server is shutting down and no transaction was left running.
     Shutdown,
+    /// The peer sent a message past the limit: the stream ends with
+    /// `RESOURCE_EXHAUSTED`.
+    MessageTooLarge {
+        /// The message's size, as its length prefix says.
+        size: u64,
+        /// The limit (`max_recv_message_bytes`).
+        limit: usize,
+    },
 }
+
+/// An error of the inbound stream: a transport error, or a message tonic
+/// refused for its size.
+pub(crate) trait InboundError: std::fmt::Display {
+    /// The size of a message refused for being past the limit.
+    fn too_large(&self) -> Option<u64> {
+        None
+    }
+}
+
+impl InboundError for tonic::Status {
+    fn too_large(&self) -> Option<u64> {
+        crate::limits::too_large(self)
+    }
+}
+
+impl InboundError for std::convert::Infallible {}
 
 /// Runs the chaincode on one stream until the peer ends it (or `shutdown`
 /// turns true and the transactions in flight have finished).
@@ -253,14 +311,17 @@ pub(crate) async fn run<C, S, E>(
 where
     C: Chaincode,
     S: futures_core::Stream<Item = Result<ChaincodeMessage, E>> + Unpin,
-    E: std::fmt::Display,
+    E: InboundError,
 {
     let link = Arc::new(StreamLink {
         out,
         pending: Mutex::new(Some(HashMap::new())),
         request_timeout: config.request_timeout,
         capabilities: RwLock::new(PeerCapabilities::default()),
+        lines: crate::limits::per_stream_lines(),
+        metrics: config.metrics.clone(),
     });
+    let _stream_open = config.metrics.as_deref().map(Metrics::stream);
     let register = ChaincodeMessage::new(
         MessageType::Register,
         ChaincodeId {
@@ -275,6 +336,8 @@ where
     debug!(package_id = %config.package_id, "sent REGISTER");
 
     let mut phase = Phase::Registering;
+    // This stream's fair share of the server's transactions.
+    let share = Arc::new(Semaphore::new(config.max_transactions_per_stream.max(1)));
     let mut running: JoinSet<()> = JoinSet::new();
     let mut in_flight: HashMap<TxKey, tokio::task::AbortHandle> = HashMap::new();
     let mut draining = *shutdown.borrow() >= Lifecycle::Draining;
@@ -309,16 +372,35 @@ where
                 let message = match message {
                     None => break StreamEnd::PeerClosed,
                     Some(Err(e)) => {
+                        if let Some(size) = e.too_large() {
+                            let limit = config.max_recv_message_bytes;
+                            warn!(
+                                size,
+                                limit,
+                                "the peer sent a message of {size} bytes, past the limit of {limit}: the stream \
+                                 ends with RESOURCE_EXHAUSTED. If the peer's messages are really this large, \
+                                 raise CHAINCODE_MAX_MESSAGE_SIZE (ServerConfig::max_recv_message_bytes)"
+                            );
+                            break StreamEnd::MessageTooLarge { size, limit };
+                        }
                         // A peer that stops or restarts ends its streams this
-                        // way: routine, one line.
-                        info!(reason = %e, "the stream to the peer broke");
+                        // way: routine, one line (a flood of them, a few).
+                        if crate::limits::STREAM_LINES.take().is_some() {
+                            info!(reason = %e, "the stream to the peer broke");
+                        }
                         break StreamEnd::TransportError;
                     }
                     Some(Ok(m)) => m,
                 };
+                if let Some(metrics) = &config.metrics {
+                    metrics.received_bytes(message.payload.len());
+                }
                 match message.kind() {
                     Some(MessageType::Registered) if phase == Phase::Registering => {
                         phase = Phase::Registered;
+                        if let Some(metrics) = &config.metrics {
+                            metrics.registered();
+                        }
                         info!(package_id = %config.package_id, "registered with the peer");
                     }
                     Some(MessageType::Ready) if phase != Phase::Ready => {
@@ -328,6 +410,9 @@ where
                         }
                         if phase == Phase::Registering {
                             info!(package_id = %config.package_id, "registered with the peer");
+                            if let Some(metrics) = &config.metrics {
+                                metrics.registered();
+                            }
                         }
                         phase = Phase::Ready;
                         match capabilities.additional_params {
@@ -343,14 +428,14 @@ where
                     }
                     Some(kind @ (MessageType::Transaction | MessageType::Init)) => {
                         if phase == Phase::Registering {
-                            warn!(txid = %message.txid, channel = %message.channel_id,
-                                "ignoring a {} before the peer answered REGISTER", kind.fabric_name());
+                            budgeted!(link.lines, warn!(txid = %message.txid, channel = %message.channel_id,
+                                "ignoring a {} before the peer answered REGISTER", kind.fabric_name()));
                             continue;
                         }
                         let key = (message.channel_id.clone(), message.txid.clone());
                         if in_flight.get(&key).is_some_and(|task| !task.is_finished()) {
-                            warn!(txid = %message.txid, channel = %message.channel_id,
-                                "the peer sent a transaction that is already running; answering ERROR");
+                            budgeted!(link.lines, warn!(txid = %message.txid, channel = %message.channel_id,
+                                "the peer sent a transaction that is already running; answering ERROR"));
                             let error = error_message(&message, "transaction already running on this stream");
                             link.send(error).await;
                             continue;
@@ -360,8 +445,8 @@ where
                             link.send(error).await;
                             continue;
                         }
-                        let span = tracing::info_span!("tx", txid = %message.txid, channel = %message.channel_id);
-                        let task = execute(Arc::clone(&chaincode), Arc::clone(&link), Arc::clone(&limiter), kind, message);
+                        let span = tracing::info_span!("tx", txid = %message.txid, channel = %message.channel_id, function = tracing::field::Empty);
+                        let task = execute(Arc::clone(&chaincode), Arc::clone(&link), Arc::clone(&limiter), Arc::clone(&share), kind, message);
                         let handle = running.spawn(task.instrument(span));
                         in_flight.insert(key, handle);
                     }
@@ -370,12 +455,12 @@ where
                         debug!("KEEPALIVE from the peer; echoing it");
                         link.send(message).await;
                     }
-                    _ => warn!(
+                    _ => budgeted!(link.lines, warn!(
                         kind = %message.kind_name(),
                         txid = %message.txid,
                         channel = %message.channel_id,
                         "ignoring a message the shim does not expect here"
-                    ),
+                    )),
                 }
             }
             done = running.join_next(), if !running.is_empty() => {
@@ -388,6 +473,9 @@ where
             }
             () = &mut warning, if phase == Phase::Registering && !warned => {
                 warned = true;
+                if let Some(metrics) = &config.metrics {
+                    metrics.registration_warning();
+                }
                 warn!(
                     package_id = %config.package_id,
                     waited = ?config.registration_warning,
@@ -404,8 +492,12 @@ where
     // finish on their own; their answers have nowhere to go.
     running.detach_all();
     match end {
-        StreamEnd::PeerClosed => info!("the peer closed the stream"),
-        StreamEnd::TransportError => {}
+        StreamEnd::PeerClosed => {
+            if crate::limits::STREAM_LINES.take().is_some() {
+                info!("the peer closed the stream");
+            }
+        }
+        StreamEnd::TransportError | StreamEnd::MessageTooLarge { .. } => {}
         StreamEnd::Shutdown => info!("closed the stream: shutting down"),
     }
     end
@@ -445,20 +537,56 @@ async fn execute<C: Chaincode>(
     chaincode: Arc<C>,
     link: Arc<StreamLink>,
     limiter: Arc<Semaphore>,
+    share: Arc<Semaphore>,
     kind: MessageType,
     mut message: ChaincodeMessage,
 ) {
+    let started = link.metrics.as_ref().map(|_| std::time::Instant::now());
+    let waiting = link.metrics.as_deref().map(Metrics::waiting);
+    // The stream's share first, then the server's bound: a stream waits
+    // for the server's permits with at most its share of transactions, so
+    // one stream's backlog never queues ahead of every other stream.
+    let Ok(_turn) = share.acquire_owned().await else {
+        return;
+    };
     let Ok(_permit) = limiter.acquire_owned().await else {
         return;
     };
+    drop(waiting);
+    let _in_flight = link.metrics.as_deref().map(Metrics::in_flight);
     if link.is_closed() {
         // Its stream ended while it waited: nobody can receive its answer.
         debug!("dropping a transaction whose stream ended before it started");
         return;
     }
-    let answer = match prepare(&link, &mut message) {
+    let prepared = prepare(&link, &mut message);
+    let function = match &prepared {
+        Ok(context) => context
+            .input
+            .args
+            .first()
+            .map(|f| String::from_utf8_lossy(f)),
+        Err(_) => None,
+    };
+    tracing::Span::current().record(
+        "function",
+        tracing::field::display(function.as_deref().unwrap_or("")),
+    );
+    let series = link.metrics.as_deref().map(|m| {
+        let series = m.tx(
+            &message.channel_id,
+            function
+                .as_deref()
+                .unwrap_or(crate::metrics::INVALID_FUNCTION),
+        );
+        series.received();
+        series
+    });
+    drop(function);
+    let mut class = StatusClass::Error;
+    let answer = match prepared {
         Err(text) => {
-            warn!("refusing the transaction: {text}");
+            budgeted!(link.lines, warn!("refusing the transaction: {text}"));
             error_message(&message, &text)
         }
         Ok(context) => {
@@ -475,19 +603,25 @@ async fn execute<C: Chaincode>(
                 Ok(response)
                     if kind == MessageType::Init && response.status >= crate::chaincode::ERROR =>
                 {
-                    info!(status = response.status, message = %response.message, "init failed");
+                    info!(status = response.status, response = %response.message, "init failed");
                     let mut error = error_message(&message, &response.message);
                     error.chaincode_event = context.take_event();
                     error
                 }
                 Ok(response) => match context.finish_batch().await {
-                    Ok(()) => completed(&message, response, context.take_event()),
+                    Ok(()) => {
+                        class = StatusClass::of(response.status);
+                        completed(&message, response, context.take_event())
+                    }
                     Err(e) => {
                         warn!("sending the write batch failed: {e}");
                         error_message(&message, &format!("failed send batch: {e}"))
                     }
                 },
                 Err(panic) => {
+                    if let Some(metrics) = &link.metrics {
+                        metrics.panicked();
+                    }
                     let text = panic_message(panic.as_ref());
                     error!("the chaincode panicked: {text}");
                     error_message(&message, &format!("chaincode panicked: {text}"))
@@ -495,6 +629,9 @@ async fn execute<C: Chaincode>(
             }
         }
     };
+    if let (Some(series), Some(started)) = (series, started) {
+        series.completed(class, started.elapsed());
+    }
     let status = answer.kind_name();
     if link.send(answer).await {
         debug!("answered {status}");
@@ -527,7 +664,7 @@ fn completed(
     event: Option<ChaincodeEvent>,
 ) -> ChaincodeMessage {
     if !response.is_endorsable() {
-        info!(status = response.status, message = %response.message, "the chaincode answered an error");
+        info!(status = response.status, response = %response.message, "the chaincode answered an error");
     }
     let mut message = stamped(ChaincodeMessage::for_tx(
         MessageType::Completed,

@@ -532,7 +532,7 @@ async fn tls_negotiates_alpn_h2() {
     for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&ca) {
         roots.add(cert.unwrap()).unwrap();
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = ccaas_shim::tls::crypto_provider();
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
@@ -572,7 +572,7 @@ async fn the_health_service_answers_on_the_same_port() {
 }
 
 #[test]
-fn from_env_errors_reach_stderr_and_exit_1() {
+fn from_env_errors_reach_stderr_and_exit_2() {
     for (vars, expected) in [
         (
             vec![("CHAINCODE_SERVER_ADDRESS", "127.0.0.1:0")],
@@ -595,7 +595,8 @@ fn from_env_errors_reach_stderr_and_exit_1() {
     ] {
         let mut kv = Kv::start(&vars);
         let status = kv.wait_exit(Duration::from_secs(10)).unwrap();
-        assert_eq!(status.code(), Some(1), "{vars:?}");
+        // 2: the configuration is not usable (ccaas_shim::run).
+        assert_eq!(status.code(), Some(2), "{vars:?}");
         let lines = kv.lines();
         assert!(lines.iter().any(|l| l.contains(expected)), "{vars:?}: {lines:?}");
     }
@@ -613,7 +614,7 @@ fn a_key_that_does_not_match_its_certificate_is_refused_at_start() {
     ]);
     assert_eq!(
         kv.wait_exit(Duration::from_secs(10)).and_then(|s| s.code()),
-        Some(1)
+        Some(2)
     );
     let expected =
         format!("the TLS private key `{other}` does not match the certificate `{server}`");

@@ -1,28 +1,9 @@
 //! `asset-transfer-basic`: serves the chaincode to the peers that dial it
 //! (`CHAINCODE_ID` or `CHAINCODE_PACKAGE`, `CHAINCODE_SERVER_ADDRESS`, TLS
-//! files: see ccaas-shim's `env`).
+//! files: see ccaas-shim's `env`). A failure is one line on stderr with
+//! every cause, and exit code 1 (2 for a bad variable or TLS file): see
+//! ccaas-shim's `run`.
 
-use ccaas_shim::ChaincodeServer;
-use std::process::ExitCode;
-
-#[tokio::main]
-async fn main() -> ExitCode {
-    ccaas_shim::logging::init();
-    let served = match asset_transfer_basic::chaincode() {
-        Ok(chaincode) => match ChaincodeServer::from_env(chaincode) {
-            Ok(server) => server.serve().await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        },
-        Err(e) => Err(e.to_string()),
-    };
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("asset-transfer-basic: error: {e}");
-            }
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> std::process::ExitCode {
+    ccaas_shim::run::main_with(asset_transfer_basic::chaincode)
 }

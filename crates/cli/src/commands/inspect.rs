@@ -33,7 +33,12 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode, Failure> {
         examine::examine_package(path, &options)?
     };
     if json {
-        print_json(exam.to_json());
+        let mut value = exam.to_json();
+        value["certificates"] = exam
+            .connection
+            .as_ref()
+            .map_or(serde_json::json!([]), output::certificates_json);
+        print_json(value);
     } else {
         out_text!(output::inspection(path, &exam));
     }

@@ -7,13 +7,17 @@ pub mod id;
 pub mod image;
 pub mod inspect;
 pub mod man;
+pub mod new;
 pub mod package;
 pub mod probe;
+pub mod sample;
 pub mod simulate;
 pub mod validate;
 
 use crate::{flags, Failure};
 use ccaas_core::archive::Limits;
+use ccaas_peersim::probe::PeerRelease;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -54,6 +58,21 @@ impl LimitArgs {
             ..Limits::default()
         }
     }
+}
+
+/// `--profile`'s values, completed by the shells: the Fabric releases a
+/// peer can be played as.
+pub fn release_parser() -> impl TypedValueParser<Value = PeerRelease> {
+    PossibleValuesParser::new(["v2.5", "v3.0", "v3.1"]).try_map(|s| s.parse::<PeerRelease>())
+}
+
+/// `--profile` where only the TLS server name depends on it (`validate`,
+/// `package --server-cert`).
+#[derive(Args)]
+pub struct ReleaseArg {
+    /// The peer's Fabric release: v2.5 checks the address host as the TLS server name (it never reads `domain`); v3.0 and v3.1 check `domain` with client auth.
+    #[arg(long, value_name = "RELEASE", default_value = "v2.5", value_parser = release_parser())]
+    pub profile: PeerRelease,
 }
 
 /// `--server-cert`.

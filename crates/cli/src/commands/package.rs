@@ -1,11 +1,12 @@
 //! `ccaas package`: a deterministic chaincode package from flags or a
 //! connection.json, checked as `validate` checks it before a byte is written.
 
-use super::{read_server_cert, ServerCert};
-use crate::{flags, Failure};
+use super::{read_server_cert, ReleaseArg, ServerCert};
+use crate::{flags, print_json, Failure};
 use ccaas_core::compose::{self, ConnectionFields, PackageInputs};
 use ccaas_core::examine::{self, ExamineOptions};
 use ccaas_core::{Dialect, Label};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,7 +22,8 @@ pub struct PackageArgs {
     #[arg(short, long, value_name = "OUT.tgz")]
     pub output: PathBuf,
     /// `ccaas` (Fabric 2.4+, indexes in META-INF/) or `external` (Fabric v2.0 docs, indexes in metadata/).
-    #[arg(long = "type", default_value = "ccaas", value_parser = parse_dialect)]
+    #[arg(long = "type", default_value = "ccaas", ignore_case = true,
+          value_parser = PossibleValuesParser::new(["ccaas", "external"]).try_map(|s| s.parse::<Dialect>()))]
     pub dialect: Dialect,
     /// A connection.json to package (checked and normalised).
     #[arg(long, value_name = "FILE")]
@@ -67,16 +69,28 @@ pub struct PackageArgs {
     pub tls_dir: Option<PathBuf>,
     #[command(flatten)]
     pub server: ServerCert,
-}
-
-fn parse_dialect(s: &str) -> Result<Dialect, String> {
-    s.parse()
+    #[command(flatten)]
+    pub release: ReleaseArg,
+    /// Print JSON on stdout (the package ID, file, label, type, address, TLS, indexes, TLS files, notes); with `-o -`, not allowed (stdout holds the package).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Writes the package and prints its ID.
 pub fn run(args: PackageArgs) -> Result<ExitCode, Failure> {
     let not_written = format!("no package written to `{}`", args.output.display());
     let refuse = |line: String| Failure(vec![line, not_written.clone()]);
+    if args.json && args.output.as_os_str() == "-" {
+        return Err(refuse(
+            "--json with `-o -`: standard output cannot hold both the package and the JSON; write the package to a file".into(),
+        ));
+    }
+    // Every note and warning, for --json too.
+    let mut said: Vec<(&'static str, String)> = Vec::new();
+    let mut tell = |kind: &'static str, line: String| {
+        say!("ccaas: {kind}: {line}");
+        said.push((kind, line));
+    };
     let label = Label::new(&args.label).map_err(|e| refuse(format!("--label: {e}")))?;
     if args.output.is_dir() {
         return Err(refuse(format!(
@@ -210,6 +224,7 @@ pub fn run(args: PackageArgs) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure(vec![ccaas_core::report::chain(&e), not_written.clone()]))?;
     let options = ExamineOptions {
         server_cert,
+        honours_domain: args.release.profile.honours_domain(),
         ..ExamineOptions::default()
     };
     let exam = examine::examine_package_from(&bytes[..], "package", &options)?;
@@ -232,29 +247,32 @@ pub fn run(args: PackageArgs) -> Result<ExitCode, Failure> {
     }
     for warning in &composed.warnings {
         let kind = if warning.is_note() { "note" } else { "warning" };
-        say!("ccaas: {kind}: connection.json: {warning}");
+        tell(kind, format!("connection.json: {warning}"));
     }
     // What the examination adds (TLS notes, index advice), once.
-    let said: Vec<String> = composed.warnings.iter().map(ToString::to_string).collect();
-    for f in exam.findings.iter().filter(|f| !said.contains(&f.message)) {
-        say!("ccaas: {}: {}: {}", f.severity.as_str(), f.file, f.message);
+    let known: Vec<String> = composed.warnings.iter().map(ToString::to_string).collect();
+    for f in exam.findings.iter().filter(|f| !known.contains(&f.message)) {
+        tell(f.severity.as_str(), format!("{}: {}", f.file, f.message));
     }
     if args.client_key.is_some() {
-        say!("ccaas: note: --client-key: the client's private key is embedded in the package, and every organisation that installs it can read it; to keep the key on each peer, name it with `client_key_file` in a --connection file and set `CCAAS_TLS_DIR` on the peer (docs/peer-setup.md)");
+        tell("note", "--client-key: the client's private key is embedded in the package, and every organisation that installs it can read it; to keep the key on each peer, name it with `client_key_file` in a --connection file and set `CCAAS_TLS_DIR` on the peer (docs/peer-setup.md)".into());
     }
     for file in composed
         .tls_dir_files
         .iter()
         .filter(|f| f.named_by.is_none())
     {
-        let why = if file.private_key {
-            "a private key that no `client_key_file` names"
-        } else {
-            "no `*_file` key names it"
+        let why = match file.named_without_folder {
+            Some(key) => format!(
+                "key `{key}` names `{0}`, but files from --tls-dir ship as `tls/<file>`: write `tls/{0}` in connection.json",
+                file.relative
+            ),
+            None if file.private_key => "a private key that no `client_key_file` names".to_owned(),
+            None => "no `*_file` key names it".to_owned(),
         };
-        say!(
-            "ccaas: note: --tls-dir: not packed `{}`: {why}",
-            file.relative
+        tell(
+            "note",
+            format!("--tls-dir: not packed `{}`: {why}", file.relative),
         );
     }
     let output = &args.output;
@@ -306,6 +324,24 @@ pub fn run(args: PackageArgs) -> Result<ExitCode, Failure> {
     );
     if output.as_os_str() == "-" {
         say!("ccaas: package ID {id}");
+    } else if args.json {
+        let c = &composed.connection;
+        print_json(serde_json::json!({
+            "ok": true,
+            "file": output.display().to_string(),
+            "package_id": id.to_string(),
+            "label": id.label.as_str(),
+            "hash": id.hash_hex(),
+            "type": composed.metadata.chaincode_type,
+            "bytes": bytes.len(),
+            "mode": format!("{:04o}", composed.file_mode()),
+            "address": c.address,
+            "tls": c.tls_mode().to_string(),
+            "indexes": composed.indexes,
+            "tls_files": composed.tls_dir_files.iter().filter_map(|f| f.named_by.map(|k| serde_json::json!({"path": format!("tls/{}", f.relative), "key": k}))).collect::<Vec<_>>(),
+            "left_out": composed.tls_dir_files.iter().filter(|f| f.named_by.is_none()).map(|f| f.relative.clone()).collect::<Vec<_>>(),
+            "notes": said.iter().map(|(kind, line)| serde_json::json!({"severity": kind, "message": line})).collect::<Vec<_>>(),
+        }));
     } else {
         out!("{id}");
     }

@@ -44,7 +44,7 @@ pub struct ProbeArgs {
     #[arg(long)]
     pub resolve: bool,
     /// The peer to play: v2.5, v3.0 or v3.1 (READY's payload, the TLS server name, ALPN).
-    #[arg(long, value_name = "RELEASE", default_value = "v2.5", value_parser = parse_release)]
+    #[arg(long, value_name = "RELEASE", default_value = "v2.5", value_parser = super::release_parser())]
     pub profile: PeerRelease,
     /// One transaction once READY: the function and its arguments, split at spaces ('ping', 'org.hyperledger.fabric:GetMetadata').
     #[arg(long, value_name = "ARGS")]
@@ -55,10 +55,6 @@ pub struct ProbeArgs {
     /// How long to wait for REGISTER, a Go duration (the peer waits chaincode.startuptimeout, 300s).
     #[arg(long, value_name = "D", default_value = "10s", value_parser = parse_duration)]
     pub register_wait: Duration,
-}
-
-fn parse_release(s: &str) -> Result<PeerRelease, String> {
-    s.parse().map_err(|e: probe::ProbeError| e.to_string())
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -117,6 +113,7 @@ pub fn run(cmd: &ProbeCommandArgs) -> Result<ExitCode, Failure> {
         tls_dir: tls_dir_arg(peer)?,
         limits: limits.limits(),
         server_cert: None,
+        honours_domain: args.profile.honours_domain(),
     };
     let exam = if crate::flags::is_dash(path) {
         crate::flags::claim_stdin("FILE").map_err(|e| Failure(vec![e]))?;
@@ -193,6 +190,7 @@ pub fn launch(
         tls_dir,
         limits: *limits,
         server_cert: None,
+        honours_domain: args.profile.honours_domain(),
     };
     let exam = examine::examine_package(package, &options)?;
     let Some(connection) = &exam.connection else {

@@ -21,9 +21,10 @@ const SAMPLE_CONFIG: &str = r#"{"peername":"peer0"}"#;
 pub struct SimulateArgs {
     /// The package file; the bundled sample when omitted.
     pub package: Option<PathBuf>,
-    /// A builder directory (bin/detect, bin/build, bin/release), in core.yaml order; repeatable.
-    #[arg(long = "builder", value_name = "DIR")]
-    pub builders: Vec<PathBuf>,
+    /// A builder, in core.yaml order (repeatable): NAME=DIR, as core.yaml's `name` and `path`
+    /// (DIR holds bin/detect, bin/build, bin/release); a bare DIR is named after its last component.
+    #[arg(long = "builder", value_name = "NAME=DIR")]
+    pub builders: Vec<String>,
     #[command(flatten)]
     pub peer: PeerSettings,
     #[command(flatten)]
@@ -75,6 +76,24 @@ fn default_builder() -> Result<(Builder, Option<String>), Failure> {
         },
         None,
     ))
+}
+
+/// `--builder NAME=DIR` (core.yaml's `name` and `path`), or a bare `DIR`,
+/// named after its last component. A NAME has no `/` (a DIR with `=` in
+/// it stays a DIR).
+fn builder_flag(flag: &str) -> (String, PathBuf) {
+    match flag.split_once('=') {
+        Some((name, dir)) if !name.is_empty() && !name.contains('/') => {
+            (name.to_owned(), PathBuf::from(dir))
+        }
+        _ => {
+            let dir = PathBuf::from(flag);
+            let name = dir
+                .file_name()
+                .map_or("builder".into(), |n| n.to_string_lossy().into_owned());
+            (name, dir)
+        }
+    }
 }
 
 /// Installs the package (the bundled sample without one) and prints each step.
@@ -138,13 +157,11 @@ pub fn run(args: &SimulateArgs) -> Result<ExitCode, Failure> {
         }
         vec![builder]
     } else {
-        builder_dirs
+        let builders = builder_dirs
             .iter()
-            .map(|dir| {
-                let name = dir
-                    .file_name()
-                    .map_or("builder".into(), |n| n.to_string_lossy().into_owned());
-                Builder::from_dir(&name, dir, OUR_ENVIRONMENT.map(str::to_owned).to_vec()).map_err(
+            .map(|flag| {
+                let (name, dir) = builder_flag(flag);
+                Builder::from_dir(&name, &dir, OUR_ENVIRONMENT.map(str::to_owned).to_vec()).map_err(
                     |e| {
                         Failure(vec![format!(
                             "--builder: {}",
@@ -153,7 +170,19 @@ pub fn run(args: &SimulateArgs) -> Result<ExitCode, Failure> {
                     },
                 )
             })
-            .collect::<Result<_, _>>()?
+            .collect::<Result<Vec<_>, _>>()?;
+        if !json {
+            // As core.yaml names them, and as the peer's log shows them.
+            for b in &builders {
+                out!(
+                    "builder   {:<10} {}; the peer logs its lines as `[chaincode.externalbuilder.{}] … command=detect|build|release`",
+                    b.name,
+                    b.detect.parent().and_then(Path::parent).unwrap_or(Path::new("")).display(),
+                    b.name
+                );
+            }
+        }
+        builders
     };
     // The simulated peer's environment is ours; the flags override it.
     let overridden = |k: &OsString| {
@@ -176,6 +205,7 @@ pub fn run(args: &SimulateArgs) -> Result<ExitCode, Failure> {
     let options = SimulateOptions {
         limits: *limits,
         server_cert: read_server_cert(server)?,
+        honours_domain: args.probe.profile.honours_domain(),
         ..SimulateOptions::new(builders, peer_env)
     };
     let sim = simulate::simulate(&path, &options)?;
@@ -184,7 +214,7 @@ pub fn run(args: &SimulateArgs) -> Result<ExitCode, Failure> {
         (Some(args), Some(package)) if sim.verdict.is_success() => {
             let id = package.id.to_string();
             let tls_dir = peer.tls_dir.clone();
-            match probe::launch(&path, id, probe_config, tls_dir, limits, args)? {
+            match probe::launch(&path, id, probe_config.clone(), tls_dir, limits, args)? {
                 probe::Probed::Report(report) => Some(report),
                 probe::Probed::Usage(line) => {
                     say!("ccaas: error: {line}");
@@ -194,16 +224,53 @@ pub fn run(args: &SimulateArgs) -> Result<ExitCode, Failure> {
         }
         _ => None,
     };
-    let probed_ok = launched.as_ref().is_none_or(|r| r.verdict.works());
+    // The bundled sample, installed: serve the sample chaincode and run
+    // transactions through the simulated peer (not with --launch, which
+    // probes the operator's own server).
+    let sample_run = match (package, &sim.package) {
+        (None, Some(installed)) if !args.launch && sim.verdict.is_success() => {
+            let options = ccaas_core::examine::ExamineOptions {
+                config: probe_config.clone(),
+                tls_dir: peer.tls_dir.clone(),
+                limits: *limits,
+                server_cert: None,
+                honours_domain: args.probe.profile.honours_domain(),
+            };
+            let exam = ccaas_core::examine::examine_package(&path, &options)?;
+            exam.connection.as_ref().map(|connection| {
+                super::sample::run(connection, &installed.id.to_string(), args.probe.profile)
+            })
+        }
+        _ => None,
+    };
+    let sample_ok = sample_run.as_ref().is_none_or(|r| r.ok);
+    let probed_ok = launched.as_ref().is_none_or(|r| r.verdict.works()) && sample_ok;
     if json {
         let mut value = sim.to_json();
         if let Some(report) = &launched {
             value["probe"] = report.to_json();
             value["ok"] = serde_json::json!(sim.verdict.is_success() && probed_ok);
         }
+        if let Some(run) = &sample_run {
+            value["sample_chaincode"] = run.to_json();
+            value["ok"] = serde_json::json!(sim.verdict.is_success() && probed_ok);
+        }
         print_json(value);
     } else {
-        out_text!(output::simulation(&sim));
+        out_text!(output::simulation(&sim, args.probe.profile));
+        if let Some(run) = &sample_run {
+            out_text!(run.text());
+            if run.skipped.is_none() {
+                out!(
+                    "{}",
+                    if run.ok {
+                        "OK: packaged, installed through the builder, served, and answered through the simulated peer"
+                    } else {
+                        "FAIL: the sample chaincode did not answer through the simulated peer (see above)"
+                    }
+                );
+            }
+        }
         if let Some(report) = &launched {
             out_text!(probe::text(report));
         }

@@ -1,7 +1,9 @@
 //! `ccaas validate`: what the peer would do with a package,
 //! connection.json or metadata.json.
 
-use super::{config_text, read_server_cert, tls_dir_arg, LimitArgs, PeerSettings, ServerCert};
+use super::{
+    config_text, read_server_cert, tls_dir_arg, LimitArgs, PeerSettings, ReleaseArg, ServerCert,
+};
 use crate::{flags, output, print_json, Failure};
 use ccaas_core::examine::{self, ExamineOptions};
 use clap::Args;
@@ -17,6 +19,8 @@ pub struct ValidateArgs {
     pub peer: PeerSettings,
     #[command(flatten)]
     pub server: ServerCert,
+    #[command(flatten)]
+    pub release: ReleaseArg,
     /// Print JSON (shape in docs/cli.md).
     #[arg(long)]
     pub json: bool,
@@ -39,6 +43,7 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode, Failure> {
         tls_dir: tls_dir_arg(peer)?,
         limits: *limits,
         server_cert,
+        honours_domain: args.release.profile.honours_domain(),
     };
     let exam = if flags::is_dash(path) {
         flags::claim_stdin("FILE").map_err(|e| Failure(vec![e]))?;

@@ -93,7 +93,7 @@ struct Args {
 
 fn config(args: Args) -> Result<LoadConfig, String> {
     let (connection, dial) = args.target.connection(None)?;
-    let mut config = LoadConfig::new(args.target.package_id, connection);
+    let mut config = LoadConfig::new(args.target.package_id()?, connection);
     config.dial = dial;
     config.channel = args.channel;
     config.streams = args.streams;

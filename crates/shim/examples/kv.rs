@@ -215,19 +215,20 @@ impl Chaincode for Kv {
 /// the cheapest per transaction); N > 1 that many worker threads; unset,
 /// one worker per core (tokio's default).
 fn runtime() -> Result<tokio::runtime::Runtime, RunError> {
-    let threads =
-        match std::env::var("KV_WORKER_THREADS") {
-            Err(_) => None,
-            Ok(text) => match text.parse::<usize>() {
-                Ok(n) if n > 0 => Some(n),
-                _ => return Err(RunError::Configuration(
+    let threads = match std::env::var("KV_WORKER_THREADS") {
+        Err(_) => None,
+        Ok(text) => match text.parse::<usize>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                return Err(RunError::Configuration(
                     format!(
                         "KV_WORKER_THREADS: expected a number of threads from 1, found `{text}`"
                     )
                     .into(),
-                )),
-            },
-        };
+                ))
+            }
+        },
+    };
     let mut builder = match threads {
         Some(1) => tokio::runtime::Builder::new_current_thread(),
         Some(n) => {

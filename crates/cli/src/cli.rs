@@ -61,6 +61,11 @@ pub enum Command {
         after_help = "Examples:\n  ccaas probe basic.tgz --config '{\"peername\":\"peer0\"}' --connect 127.0.0.1:9999\n  ccaas probe connection.json --id basic_1.0:9c90b8f7... --invoke ping\n  ccaas probe basic.tgz --profile v3.1 --invoke 'org.hyperledger.fabric:GetMetadata' --json\n\nNames are never resolved without --resolve.\nExit codes: 0 the peer's first invoke would work; 1 it would fail (or the file is invalid); 2 usage error."
     )]
     Probe(commands::probe::ProbeCommandArgs),
+    /// Make an OCI image of a chaincode server without a daemon: an archive, a layout directory, or a push.
+    #[command(
+        after_help = "Examples:\n  ccaas image target/x86_64-unknown-linux-gnu/release/kv --tag kv:1.0 -o kv.tar\n  ccaas image kv --tag kv:1.0 --package kv.tgz --add ca.pem:/etc/kv/ca.pem --layout kv-oci\n  CCAAS_REGISTRY_PASSWORD=... ccaas image kv --push registry.example.com/team/kv:1.0 --registry-user ci\n\nThe same binary and flags give the same digest (SOURCE_DATE_EPOCH sets the creation time, 0 by default).\nExit codes: 0 built (and written or pushed); 1 invalid input, or a write or push failed; 2 usage error."
+    )]
+    Image(commands::image::ImageArgs),
     /// Write a chaincode crate that builds and passes its tests at once: a contract, its tests, a server main.
     #[command(
         after_help = "Examples:\n  ccaas new token && cd token && cargo test\n  ccaas new asset-registry --path ~/src/registry --checkout ~/src/ccaas\n\nThe crate's dependencies are path dependencies on a ccaas checkout (ccaas is not published):\nthe one this ccaas was built from, or --checkout DIR.\nExit codes: 0 written; 1 not written (a bad name, DIR not empty, not a checkout); 2 usage error."

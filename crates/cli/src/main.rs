@@ -63,6 +63,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Probe(args) => probe::run(&args),
+        Command::Image(args) => image::run(&args),
         Command::New(args) => new::run(&args),
         Command::Image(args) => image::run(&args),
     };

@@ -382,25 +382,11 @@ fn client_identity(
     Ok((chain, key))
 }
 
-/// The rustls crypto provider the simulator dials with: *ring*, the one
-/// `ccaas-shim` serves with (docs/chaincode.md, "Why `ring`").
-///
-/// rustls 0.23.48 deprecates `rustls::crypto::ring::default_provider`
-/// because *ring* has no post-quantum key exchange. A peer needs none: Go's
-/// TLS stack always offers X25519 and the NIST curves, which *ring* has,
-/// beside any post-quantum group. Every TLS
-/// configuration of this crate, and of the workspace's tests, takes its
-/// provider from here, so the choice is made once and builds without a
-/// warning with the locked rustls and the newest.
-///
-/// ```
-/// let provider = ccaas_peersim::dial::crypto_provider();
-/// assert!(!provider.cipher_suites.is_empty());
-/// ```
-#[allow(deprecated)] // rustls >= 0.23.48: see above; the choice is deliberate.
-pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
+/// The rustls crypto provider the simulator dials with: the one
+/// `ccaas-shim` serves with ([`ccaas_shim::tls::crypto_provider`]), so the
+/// choice of *ring* (and the allowance for rustls 0.23.48's deprecation of
+/// its constructor) is made in one place for both sides and the tests.
+pub use ccaas_shim::tls::crypto_provider;
 
 /// The rustls client configuration the peer's TLS amounts to.
 pub fn tls_config(connection: &Connection) -> Result<rustls::ClientConfig, DialError> {

@@ -7,3 +7,5 @@
 //! platform team's Rust tools can link it as they link `ccaas-core`. Its
 //! dependencies stay out of `ccaas-core` and out of the builder binaries.
 #![deny(missing_docs)]
+
+pub mod k8s;

@@ -3,7 +3,8 @@
 //! as `validate` does), then hands it to `ccaas_peersim::probe` and prints
 //! the report. No logic of its own beyond choosing the package ID.
 
-use crate::{config_text, print_json, tls_dir_arg, Failure, LimitArgs, PeerSettings};
+use super::{config_text, tls_dir_arg, LimitArgs, PeerSettings};
+use crate::{print_json, Failure};
 use ccaas_core::archive::Limits;
 use ccaas_core::examine::{self, ExamineOptions, FileKind, Severity};
 use ccaas_core::report::redact;
@@ -13,6 +14,25 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
+
+/// The flags of `ccaas probe`.
+#[derive(Args)]
+pub struct ProbeCommandArgs {
+    /// A package (.tgz), or a connection.json with --id.
+    pub file: PathBuf,
+    /// The package ID the peer launches (default: the package's own ID; required for a connection.json).
+    #[arg(long, value_name = "LABEL:HASH")]
+    pub id: Option<String>,
+    #[command(flatten)]
+    pub peer: PeerSettings,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+    /// Print JSON (shape in docs/cli.md).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
 
 /// How to probe (shared by `probe` and `simulate --launch`).
 #[derive(Args)]
@@ -72,7 +92,7 @@ pub enum Probed {
     Usage(String),
 }
 
-fn run(connection: &ccaas_core::Connection, options: &ProbeOptions) -> Result<Probed, Failure> {
+fn dial(connection: &ccaas_core::Connection, options: &ProbeOptions) -> Result<Probed, Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -83,14 +103,15 @@ fn run(connection: &ccaas_core::Connection, options: &ProbeOptions) -> Result<Pr
 }
 
 /// `ccaas probe FILE`.
-pub fn probe_cmd(
-    path: &Path,
-    id: Option<&str>,
-    peer: &PeerSettings,
-    args: &ProbeArgs,
-    json: bool,
-    limits: &LimitArgs,
-) -> Result<ExitCode, Failure> {
+pub fn run(cmd: &ProbeCommandArgs) -> Result<ExitCode, Failure> {
+    let (path, id, peer, args, json, limits) = (
+        cmd.file.as_path(),
+        cmd.id.as_deref(),
+        &cmd.peer,
+        &cmd.probe,
+        cmd.json,
+        &cmd.limits,
+    );
     let options = ExamineOptions {
         config: config_text(&peer.config)?,
         tls_dir: tls_dir_arg(peer)?,
@@ -129,7 +150,7 @@ pub fn probe_cmd(
         lines.push(format!("`{}`: no connection.json the peer would load: nothing to probe (`ccaas validate` says why)", path.display()));
         return Err(Failure(lines));
     };
-    let report = match run(connection, &args.options(package_id))? {
+    let report = match dial(connection, &args.options(package_id))? {
         Probed::Report(r) => r,
         Probed::Usage(line) => return usage(line),
     };
@@ -180,7 +201,7 @@ pub fn launch(
             package.display()
         )]));
     };
-    run(connection, &args.options(package_id))
+    dial(connection, &args.options(package_id))
 }
 
 fn usage(line: String) -> Result<ExitCode, Failure> {

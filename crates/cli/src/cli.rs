@@ -61,6 +61,11 @@ pub enum Command {
         after_help = "Examples:\n  ccaas probe basic.tgz --config '{\"peername\":\"peer0\"}' --connect 127.0.0.1:9999\n  ccaas probe connection.json --id basic_1.0:9c90b8f7... --invoke ping\n  ccaas probe basic.tgz --profile v3.1 --invoke 'org.hyperledger.fabric:GetMetadata' --json\n\nNames are never resolved without --resolve.\nExit codes: 0 the peer's first invoke would work; 1 it would fail (or the file is invalid); 2 usage error."
     )]
     Probe(commands::probe::ProbeCommandArgs),
+    /// Write the Kubernetes objects that run the chaincode server, checked against its package.
+    #[command(
+        after_help = "Examples:\n  ccaas k8s --package kv.tgz --name kv --namespace chaincode --image registry.example.com/kv@sha256:... | kubectl apply -f -\n  ccaas k8s --package kv.tgz --name kv --namespace chaincode --image kv:1 \\\n      --tls-cert server.pem --tls-key server.key --tls-ca ca.pem --max-unavailable 1 | kubectl apply -f -\n  ccaas k8s --package kv.tgz --name kv --namespace org1 --image kv:1 --peer peer0 --peer peer1 --tls-secret kv-tls\n\nCHAINCODE_ID is the package's ID; connection.json's address must be the Service's DNS name\n(NAME.NAMESPACE:PORT or NAME.NAMESPACE.svc.cluster.local:PORT), and its TLS must match the Secret's.\nExit codes: 0 written; 1 the package and the objects disagree (nothing written); 2 usage error."
+    )]
+    K8s(commands::k8s::K8sArgs),
 }
 
 impl Command {
@@ -72,6 +77,7 @@ impl Command {
             Command::Validate(a) => a.json,
             Command::Simulate(a) => a.json,
             Command::Probe(a) => a.json,
+            Command::K8s(a) => a.json,
             _ => false,
         }
     }

@@ -63,6 +63,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Probe(args) => probe::run(&args),
+        Command::K8s(args) => k8s::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -5,6 +5,7 @@
 pub mod completions;
 pub mod id;
 pub mod inspect;
+pub mod k8s;
 pub mod man;
 pub mod package;
 pub mod probe;

@@ -286,7 +286,7 @@ pub(crate) fn check(options: &Options) -> Result<Checked, K8sError> {
         let exam_options = ExamineOptions {
             config: config_for(options, peer)?,
             tls_dir: options.tls_dir.clone(),
-            limits: options.limits.clone(),
+            limits: options.limits,
             server_cert: None,
         };
         let exam = examine::examine_package(&options.package, &exam_options).map_err(|source| {

@@ -16,11 +16,30 @@
 //! | `CHAINCODE_MAX_CONCURRENT_TRANSACTIONS` | | transactions at once (default 2500) |
 //! | `CHAINCODE_REQUEST_TIMEOUT` | | deadline of a request to the peer, Go duration (default `35s`) |
 //! | `CHAINCODE_REGISTRATION_WARNING` | | when to warn that the peer has not answered REGISTER (default `10s`) |
-//! | `CHAINCODE_SHUTDOWN_GRACE` | | how long transactions may finish at shutdown (default `30s`) |
+//! | `CHAINCODE_SHUTDOWN_GRACE` | | how long transactions may finish at shutdown (default `20s`, inside Kubernetes' default `terminationGracePeriodSeconds` of 30 s) |
+//! | `CHAINCODE_OPERATIONS_ADDRESS` | | the operations endpoint (`/healthz`, `/metrics`, `/version`, `/logspec`, gRPC health): `IP:PORT` such as `0.0.0.0:9443`; unset, none |
+//! | `CHAINCODE_OPERATIONS_TLS_CERT` | | its TLS certificate file (with the key: HTTPS) |
+//! | `CHAINCODE_OPERATIONS_TLS_KEY` | | its TLS key file |
+//! | `CHAINCODE_OPERATIONS_CLIENT_CA_CERT` | | the CA of client certificates: `/metrics` and `/logspec` then require one |
 //!
 //! An empty variable counts as unset. Two aliases that are both set must
-//! agree.
+//! agree. Every variable that is wrong is reported, at once:
+//!
+//! ```
+//! use ccaas_shim::ServerConfig;
+//! let vars = [
+//!     ("CHAINCODE_ID", "kv"),
+//!     ("CHAINCODE_SERVER_ADDRESS", "localhost:9999"),
+//!     ("CHAINCODE_SHUTDOWN_GRACE", "soon"),
+//! ];
+//! let lookup = |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).into());
+//! let message = ServerConfig::from_vars(lookup).unwrap_err().to_string();
+//! assert!(message.starts_with("3 problems: CHAINCODE_ID is `kv`"), "{message}");
+//! assert!(message.contains("; CHAINCODE_SERVER_ADDRESS is `localhost:9999`"), "{message}");
+//! assert!(message.contains("; CHAINCODE_SHUTDOWN_GRACE is `soon`"), "{message}");
+//! ```
 
+use crate::operations::OperationsConfig;
 use crate::server::ServerConfig;
 use crate::tls::TlsConfig;
 use ccaas_core::GoDuration;
@@ -59,9 +78,27 @@ pub const CLIENT_CA_VARS: [&str; 4] = [
     "CORE_PEER_TLS_ROOTCERT_FILE",
 ];
 
+/// The operations endpoint's address variable.
+pub const OPERATIONS_ADDRESS_VAR: &str = "CHAINCODE_OPERATIONS_ADDRESS";
+/// The operations endpoint's certificate variable.
+pub const OPERATIONS_CERT_VAR: &str = "CHAINCODE_OPERATIONS_TLS_CERT";
+/// The operations endpoint's key variable.
+pub const OPERATIONS_KEY_VAR: &str = "CHAINCODE_OPERATIONS_TLS_KEY";
+/// The operations endpoint's client CA variable.
+pub const OPERATIONS_CLIENT_CA_VAR: &str = "CHAINCODE_OPERATIONS_CLIENT_CA_CERT";
+
 /// A variable that is missing, malformed or contradicts another.
 #[derive(Debug, thiserror::Error)]
 pub enum EnvError {
+    /// More than one variable is wrong: every one, in the order read.
+    #[error("{}", list(.0))]
+    Several(Vec<EnvError>),
+    /// TLS for the operations endpoint without the endpoint.
+    #[error("{var} is set but {OPERATIONS_ADDRESS_VAR} is not: TLS for the operations endpoint needs its address")]
+    OperationsTlsWithoutAddress {
+        /// The TLS variable that is set.
+        var: &'static str,
+    },
     /// None of the variables is set.
     #[error("{} is not set: {what}", names(.vars))]
     Missing {
@@ -150,6 +187,30 @@ pub enum EnvError {
 /// file name was expected (`ccaas_core::report::shorten`).
 fn quote(value: &str) -> String {
     ccaas_core::report::shorten(value)
+}
+
+/// `N problems: a; b; c`, each with its causes.
+fn list(problems: &[EnvError]) -> String {
+    format!(
+        "{} problems: {}",
+        problems.len(),
+        problems
+            .iter()
+            .map(|p| ccaas_core::report::chain(p))
+            .collect::<Vec<_>>()
+            .join("; ")
+    )
+}
+
+/// Keeps the value, or the problem to report with the others.
+fn take<T>(problems: &mut Vec<EnvError>, result: Result<T, EnvError>) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(e) => {
+            problems.push(e);
+            None
+        }
+    }
 }
 
 fn names(vars: &[&str]) -> String {
@@ -279,41 +340,135 @@ where
     F: Fn(&str) -> Option<OsString>,
 {
     let vars = Vars { lookup };
-    let package_id = package_id(&vars)?;
-    let (address_var, address_text) = vars.one_of(&ADDRESS_VARS)?.ok_or(EnvError::Missing {
-        vars: &ADDRESS_VARS,
-        what: "the address to listen on, `IP:PORT` such as `0.0.0.0:9999`",
-    })?;
-    let address: SocketAddr = address_text.parse().map_err(|_| EnvError::Invalid {
-        var: address_var,
-        expected: "`IP:PORT` such as `0.0.0.0:9999` (host names are not resolved)",
-        found: quote(&address_text),
-    })?;
+    let mut problems = Vec::new();
+    let package_id = take(&mut problems, package_id(&vars));
+    let address = take(&mut problems, address(&vars));
+    let tls = take(&mut problems, tls(&vars)).flatten();
+    let operations = take(&mut problems, operations(&vars)).flatten();
+    let message_size = take(
+        &mut problems,
+        vars.count(
+            "CHAINCODE_MAX_MESSAGE_SIZE",
+            "a number of bytes greater than 0",
+        ),
+    )
+    .flatten();
+    let concurrency = take(
+        &mut problems,
+        vars.count(
+            "CHAINCODE_MAX_CONCURRENT_TRANSACTIONS",
+            "a number of transactions greater than 0",
+        ),
+    )
+    .flatten();
+    let mut duration = |var| take(&mut problems, vars.duration(var)).flatten();
+    let request_timeout = duration("CHAINCODE_REQUEST_TIMEOUT");
+    let registration_warning = duration("CHAINCODE_REGISTRATION_WARNING");
+    let shutdown_grace = duration("CHAINCODE_SHUTDOWN_GRACE");
+    let (Some(package_id), Some(address)) = (package_id, address) else {
+        return Err(all(problems));
+    };
+    if !problems.is_empty() {
+        return Err(all(problems));
+    }
     let mut config = ServerConfig::new(package_id, address);
-    config.tls = tls(&vars)?;
-    if let Some(bytes) = vars.count(
-        "CHAINCODE_MAX_MESSAGE_SIZE",
-        "a number of bytes greater than 0",
-    )? {
+    config.tls = tls;
+    config.operations = operations;
+    if let Some(bytes) = message_size {
         config.max_recv_message_bytes = bytes;
         config.max_send_message_bytes = bytes;
     }
-    if let Some(n) = vars.count(
-        "CHAINCODE_MAX_CONCURRENT_TRANSACTIONS",
-        "a number of transactions greater than 0",
-    )? {
+    if let Some(n) = concurrency {
         config.max_concurrent_transactions = n;
     }
-    if let Some(d) = vars.duration("CHAINCODE_REQUEST_TIMEOUT")? {
+    if let Some(d) = request_timeout {
         config.request_timeout = d;
     }
-    if let Some(d) = vars.duration("CHAINCODE_REGISTRATION_WARNING")? {
+    if let Some(d) = registration_warning {
         config.registration_warning = d;
     }
-    if let Some(d) = vars.duration("CHAINCODE_SHUTDOWN_GRACE")? {
+    if let Some(d) = shutdown_grace {
         config.shutdown_grace = d;
     }
     Ok(config)
+}
+
+/// One problem as itself, several as [`EnvError::Several`].
+fn all(mut problems: Vec<EnvError>) -> EnvError {
+    match problems.len() {
+        1 => problems.remove(0),
+        _ => EnvError::Several(problems),
+    }
+}
+
+const ADDRESS_EXPECTED: &str = "`IP:PORT` such as `0.0.0.0:9999` (host names are not resolved)";
+
+fn address<F: Fn(&str) -> Option<OsString>>(vars: &Vars<F>) -> Result<SocketAddr, EnvError> {
+    let (var, text) = vars.one_of(&ADDRESS_VARS)?.ok_or(EnvError::Missing {
+        vars: &ADDRESS_VARS,
+        what: "the address to listen on, `IP:PORT` such as `0.0.0.0:9999`",
+    })?;
+    text.parse().map_err(|_| EnvError::Invalid {
+        var,
+        expected: ADDRESS_EXPECTED,
+        found: quote(&text),
+    })
+}
+
+/// The operations endpoint: its address, and TLS when both files are set.
+fn operations<F: Fn(&str) -> Option<OsString>>(
+    vars: &Vars<F>,
+) -> Result<Option<OperationsConfig>, EnvError> {
+    let address = vars.get(OPERATIONS_ADDRESS_VAR)?;
+    let cert = vars.get(OPERATIONS_CERT_VAR)?;
+    let key = vars.get(OPERATIONS_KEY_VAR)?;
+    let ca = vars.get(OPERATIONS_CLIENT_CA_VAR)?;
+    let Some(address) = address else {
+        let set = [
+            (OPERATIONS_CERT_VAR, &cert),
+            (OPERATIONS_KEY_VAR, &key),
+            (OPERATIONS_CLIENT_CA_VAR, &ca),
+        ];
+        return match set.iter().find(|(_, value)| value.is_some()) {
+            Some((var, _)) => Err(EnvError::OperationsTlsWithoutAddress { var }),
+            None => Ok(None),
+        };
+    };
+    let address: SocketAddr = address.parse().map_err(|_| EnvError::Invalid {
+        var: OPERATIONS_ADDRESS_VAR,
+        expected: "`IP:PORT` such as `0.0.0.0:9443` (host names are not resolved)",
+        found: quote(&address),
+    })?;
+    let tls = match (cert, key) {
+        (Some(cert), Some(key)) => {
+            let tls = TlsConfig::new(PathBuf::from(cert), PathBuf::from(key));
+            Some(match ca {
+                Some(ca) => tls.with_client_ca(PathBuf::from(ca)),
+                None => tls,
+            })
+        }
+        (Some(_), None) => {
+            return Err(EnvError::TlsIncomplete {
+                set: OPERATIONS_CERT_VAR,
+                missing: &[OPERATIONS_KEY_VAR],
+            })
+        }
+        (None, Some(_)) => {
+            return Err(EnvError::TlsIncomplete {
+                set: OPERATIONS_KEY_VAR,
+                missing: &[OPERATIONS_CERT_VAR],
+            })
+        }
+        (None, None) => {
+            if ca.is_some() {
+                return Err(EnvError::ClientCaWithoutTls {
+                    var: OPERATIONS_CLIENT_CA_VAR,
+                });
+            }
+            None
+        }
+    };
+    Ok(Some(OperationsConfig { address, tls }))
 }
 
 fn package_id<F: Fn(&str) -> Option<OsString>>(vars: &Vars<F>) -> Result<String, EnvError> {
@@ -731,5 +886,93 @@ mod tests {
             ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999"),
         ]);
         assert_eq!(message, format!("CHAINCODE_PACKAGE `{not_package}` is not a chaincode package the peer would install"));
+    }
+
+    #[test]
+    fn every_bad_variable_is_reported_at_once() {
+        let message = error(&[
+            ("CHAINCODE_ID", ID),
+            ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:99999"),
+            ("CHAINCODE_MAX_CONCURRENT_TRANSACTIONS", "many"),
+            ("CHAINCODE_REQUEST_TIMEOUT", "-1s"),
+        ]);
+        assert_eq!(
+            message,
+            "3 problems: CHAINCODE_SERVER_ADDRESS is `0.0.0.0:99999`: expected `IP:PORT` such as `0.0.0.0:9999` (host names are not resolved); \
+             CHAINCODE_MAX_CONCURRENT_TRANSACTIONS is `many`: expected a number of transactions greater than 0; \
+             CHAINCODE_REQUEST_TIMEOUT is `-1s`: expected a positive Go duration such as `30s`, `500ms` or `1m30s`"
+        );
+    }
+
+    #[test]
+    fn missing_id_and_address_are_both_reported() {
+        let message = error(&[("CHAINCODE_OPERATIONS_ADDRESS", "0.0.0.0:9443")]);
+        assert!(message.starts_with("2 problems: CHAINCODE_ID, CORE_CHAINCODE_ID, CORE_CHAINCODE_ID_NAME or CHAINCODE_PACKAGE is not set"), "{message}");
+        assert!(
+            message.contains("; CHAINCODE_SERVER_ADDRESS or CORE_CHAINCODE_ADDRESS is not set"),
+            "{message}"
+        );
+    }
+
+    const BASE: [(&str, &str); 2] = [
+        ("CHAINCODE_ID", ID),
+        ("CHAINCODE_SERVER_ADDRESS", "0.0.0.0:9999"),
+    ];
+
+    #[test]
+    fn operations_endpoint_is_off_by_default_and_read_when_set() {
+        let config = load(&BASE).unwrap_or_else(|e| panic!("{e}"));
+        assert!(config.operations.is_none());
+        let mut vars = BASE.to_vec();
+        vars.extend([
+            ("CHAINCODE_OPERATIONS_ADDRESS", "0.0.0.0:9443"),
+            ("CHAINCODE_OPERATIONS_TLS_CERT", "ops.pem"),
+            ("CHAINCODE_OPERATIONS_TLS_KEY", "ops.key"),
+            ("CHAINCODE_OPERATIONS_CLIENT_CA_CERT", "ca.pem"),
+        ]);
+        let config = load(&vars).unwrap_or_else(|e| panic!("{e}"));
+        let ops = config.operations.unwrap_or_else(|| panic!("no operations"));
+        assert_eq!(ops.address.to_string(), "0.0.0.0:9443");
+        assert_eq!(ops.tls.as_ref().map(TlsConfig::is_mutual), Some(true));
+        assert!(config.tls.is_none());
+    }
+
+    #[test]
+    fn operations_misconfigurations_name_their_variable() {
+        for (extra, expected) in [
+            (
+                vec![("CHAINCODE_OPERATIONS_ADDRESS", "localhost:9443")],
+                "CHAINCODE_OPERATIONS_ADDRESS is `localhost:9443`: expected `IP:PORT` such as `0.0.0.0:9443` (host names are not resolved)",
+            ),
+            (
+                vec![("CHAINCODE_OPERATIONS_TLS_CERT", "ops.pem")],
+                "CHAINCODE_OPERATIONS_TLS_CERT is set but CHAINCODE_OPERATIONS_ADDRESS is not: TLS for the operations endpoint needs its address",
+            ),
+            (
+                vec![
+                    ("CHAINCODE_OPERATIONS_ADDRESS", "0.0.0.0:9443"),
+                    ("CHAINCODE_OPERATIONS_TLS_CERT", "ops.pem"),
+                ],
+                "CHAINCODE_OPERATIONS_TLS_CERT is set but CHAINCODE_OPERATIONS_TLS_KEY is not: TLS needs both the server certificate and its key",
+            ),
+            (
+                vec![
+                    ("CHAINCODE_OPERATIONS_ADDRESS", "0.0.0.0:9443"),
+                    ("CHAINCODE_OPERATIONS_CLIENT_CA_CERT", "ca.pem"),
+                ],
+                "CHAINCODE_OPERATIONS_CLIENT_CA_CERT is set (mutual TLS) but TLS is off",
+            ),
+        ] {
+            let mut vars = BASE.to_vec();
+            vars.extend(extra);
+            assert_eq!(error(&vars), expected);
+        }
+    }
+
+    #[test]
+    fn the_default_grace_fits_in_kubernetes_default_termination_grace() {
+        let config = load(&BASE).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.shutdown_grace, Duration::from_secs(20));
+        assert!(config.shutdown_grace + Duration::from_secs(10) <= Duration::from_secs(30));
     }
 }

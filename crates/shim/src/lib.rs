@@ -43,7 +43,11 @@
 //! (the peer drops a second one in flight); gives every request a deadline
 //! and fails them all at once when a stream ends; answers a panicking
 //! transaction with ERROR and goes on; serves `grpc.health.v1.Health` on
-//! the same port; stops gracefully on SIGTERM.
+//! the same port; stops gracefully on SIGTERM. With an operations address
+//! (`CHAINCODE_OPERATIONS_ADDRESS`), a second port serves `/healthz`,
+//! `/metrics`, `/version`, `/logspec` and the kubelet's gRPC probe
+//! ([`operations`]), and TLS files rotated on disk are used without a
+//! restart.
 #![deny(missing_docs)]
 
 pub mod chaincode;
@@ -53,8 +57,11 @@ mod context;
 pub mod env;
 #[cfg(feature = "logging")]
 pub mod logging;
+pub mod metrics;
+pub mod operations;
 pub mod proposal;
 pub mod query;
+mod reload;
 pub mod server;
 pub mod statebased;
 pub mod stream;
@@ -63,6 +70,7 @@ pub mod tls;
 
 pub use ccaas_proto as proto;
 pub use chaincode::{Chaincode, Response};
+pub use operations::OperationsConfig;
 pub use proposal::Creator;
 pub use query::{HistoryIterator, Page, QueryIterator, StateIterator};
 pub use server::{BoundServer, ChaincodeServer, ServerConfig, ServerError};

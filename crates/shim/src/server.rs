@@ -3,8 +3,11 @@
 
 use crate::chaincode::Chaincode;
 use crate::env::EnvError;
+use crate::metrics::Metrics;
+use crate::operations::{self, Health, OperationsConfig};
+use crate::reload::ReloadingTls;
 use crate::stream::{self, Lifecycle, StreamConfig};
-use crate::tls::{TlsConfig, TlsError};
+use crate::tls::{ClientAuth, TlsConfig, TlsError};
 use ccaas_proto::grpc::{ConnectHandler, ConnectServer};
 use ccaas_proto::{ChaincodeMessage, PEER_MAX_MESSAGE_BYTES};
 use futures_util::StreamExt;
@@ -18,8 +21,11 @@ use tokio::sync::{mpsc, watch, Semaphore};
 use tonic::{Request, Status, Streaming};
 use tracing::{info, warn, Instrument};
 
-/// The default time transactions in flight get to finish at shutdown.
-pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// The default time transactions in flight get to finish at shutdown:
+/// 20 s, inside Kubernetes' default `terminationGracePeriodSeconds` (30 s),
+/// so that the server has ended every stream itself before the kubelet's
+/// SIGKILL. Set `terminationGracePeriodSeconds` to the grace + 10 s.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 pub use ccaas_proto::{PEER_KEEPALIVE_INTERVAL, PEER_KEEPALIVE_TIMEOUT};
 
 /// Why the server could not start or run.
@@ -85,6 +91,9 @@ pub struct ServerConfig {
     pub keepalive_timeout: Duration,
     /// How long a TLS handshake may take.
     pub handshake_timeout: Duration,
+    /// The operations endpoint (`/healthz`, `/metrics`, ...); `None`, the
+    /// default, for none.
+    pub operations: Option<OperationsConfig>,
 }
 
 impl ServerConfig {
@@ -103,6 +112,7 @@ impl ServerConfig {
             keepalive_interval: PEER_KEEPALIVE_INTERVAL,
             keepalive_timeout: PEER_KEEPALIVE_TIMEOUT,
             handshake_timeout: Duration::from_secs(10),
+            operations: None,
         }
     }
 
@@ -120,13 +130,13 @@ impl ServerConfig {
         crate::env::from_lookup(lookup)
     }
 
-    fn stream_config(&self) -> StreamConfig {
-        StreamConfig {
-            package_id: self.package_id.clone(),
-            request_timeout: self.request_timeout,
-            registration_warning: self.registration_warning,
-            max_concurrent_transactions: self.max_concurrent_transactions,
-        }
+    fn stream_config(&self, metrics: Option<Arc<Metrics>>) -> StreamConfig {
+        let mut config = StreamConfig::new(self.package_id.clone());
+        config.request_timeout = self.request_timeout;
+        config.registration_warning = self.registration_warning;
+        config.max_concurrent_transactions = self.max_concurrent_transactions;
+        config.metrics = metrics;
+        config
     }
 }
 
@@ -181,11 +191,24 @@ impl<C: Chaincode> ChaincodeServer<C> {
     /// Loads the TLS material and binds the address: every configuration
     /// error shows here, before any peer dials.
     pub async fn bind(self) -> Result<BoundServer<C>, ServerError> {
+        let metrics = self
+            .config
+            .operations
+            .as_ref()
+            .map(|_| Arc::new(Metrics::new()));
         let tls = match &self.config.tls {
-            Some(tls) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(
-                tls.server_config()?,
-            ))),
+            Some(tls) => Some(Arc::new(ReloadingTls::new(
+                tls.clone(),
+                ClientAuth::Required,
+                &[b"h2"],
+                "chaincode",
+                metrics.clone(),
+            )?)),
             None => None,
+        };
+        let operations = match (&self.config.operations, &metrics) {
+            (Some(ops), Some(metrics)) => Some(operations::bind(ops, metrics).await?),
+            _ => None,
         };
         let listener = TcpListener::bind(self.config.address)
             .await
@@ -203,6 +226,7 @@ impl<C: Chaincode> ChaincodeServer<C> {
             listener,
             local,
             tls,
+            operations: operations.zip(metrics),
         })
     }
 
@@ -226,13 +250,21 @@ pub struct BoundServer<C> {
     config: ServerConfig,
     listener: TcpListener,
     local: SocketAddr,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<Arc<ReloadingTls>>,
+    operations: Option<(operations::Bound, Arc<Metrics>)>,
 }
 
 impl<C: Chaincode> BoundServer<C> {
     /// The address bound (with the port chosen when the configuration said 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// The operations endpoint's address, when there is one.
+    pub fn operations_addr(&self) -> Option<SocketAddr> {
+        self.operations
+            .as_ref()
+            .map(|(bound, _)| bound.local_addr())
     }
 
     /// Serves until SIGTERM or SIGINT, then stops gracefully.
@@ -262,21 +294,39 @@ impl<C: Chaincode> BoundServer<C> {
             listener,
             local,
             tls,
+            operations,
         } = self;
         let (shutdown_tx, shutdown_rx) = watch::channel(Lifecycle::Serving);
+        let metrics = operations.as_ref().map(|(_, m)| Arc::clone(m));
         let handler = Arc::new(StreamHandler {
             chaincode,
-            config: config.stream_config(),
+            config: config.stream_config(metrics),
             limiter: Arc::new(Semaphore::new(config.max_concurrent_transactions.max(1))),
             shutdown: shutdown_rx.clone(),
         });
-        let (health, health_service) = tonic_health::server::health_reporter();
+        // One reporter for both ports: the chaincode port's health service
+        // and the operations port's gRPC probe say the same.
+        let health = tonic_health::server::HealthReporter::new();
+        let health_service = tonic_health::pb::health_server::HealthServer::new(
+            tonic_health::server::HealthService::from_health_reporter(health.clone()),
+        );
         health
             .set_serving::<ConnectServer<StreamHandler<C>>>()
             .await;
         let connect = ConnectServer::new(handler)
             .max_decoding_message_size(config.max_recv_message_bytes)
             .max_encoding_message_size(config.max_send_message_bytes);
+        let health_state = Arc::new(Health::default());
+        let _operations = operations.map(|(bound, metrics)| {
+            AbortOnDrop(tokio::spawn(operations::serve(
+                bound,
+                Arc::clone(&health_state),
+                metrics,
+                health_service.clone(),
+                config.package_id.clone(),
+                config.handshake_timeout,
+            )))
+        });
         let router = http2_settings(tonic::transport::Server::builder(), &config)
             .add_service(health_service)
             .add_service(connect);
@@ -309,6 +359,8 @@ impl<C: Chaincode> BoundServer<C> {
             result = &mut serving => return result.map_err(ServerError::Transport),
             () = &mut signal => {}
         }
+        // First of all: load balancers and the kubelet stop sending peers.
+        health_state.drain();
         health
             .set_not_serving::<ConnectServer<StreamHandler<C>>>()
             .await;
@@ -364,7 +416,7 @@ enum Accepted {
 
 async fn accept_loop(
     listener: TcpListener,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<Arc<ReloadingTls>>,
     handshake_timeout: Duration,
     connections: mpsc::Sender<Result<conn::Conn, std::io::Error>>,
 ) {
@@ -390,19 +442,14 @@ async fn accept_loop(
                     return;
                 }
             }
-            Some(acceptor) => {
-                let acceptor = acceptor.clone();
+            Some(tls) => {
+                let tls = Arc::clone(tls);
                 tokio::spawn(async move {
-                    match tokio::time::timeout(handshake_timeout, acceptor.accept(socket)).await {
-                        Ok(Ok(stream)) => {
-                            let _ = connections
-                                .send(Ok(conn::Conn::new(Accepted::Tls(Box::new(stream)))))
-                                .await;
-                        }
-                        Ok(Err(e)) => warn!(peer = %remote, "TLS handshake failed: {e}"),
-                        Err(_) => {
-                            warn!(peer = %remote, "TLS handshake did not finish within {handshake_timeout:?}")
-                        }
+                    // Logs its failures (a TCP probe at debug only).
+                    if let Some(stream) = tls.accept(socket, remote, handshake_timeout).await {
+                        let _ = connections
+                            .send(Ok(conn::Conn::new(Accepted::Tls(Box::new(stream)))))
+                            .await;
                     }
                 });
             }

@@ -11,6 +11,7 @@
 
 use crate::chaincode::{Chaincode, Response};
 use crate::context::TxContext;
+use crate::metrics::{Metrics, StatusClass};
 use crate::proposal::Decoded;
 use crate::stub::{Stub, StubError};
 use ccaas_proto::{
@@ -53,6 +54,8 @@ pub struct StreamConfig {
     pub registration_warning: Duration,
     /// Transactions running at once (shared by every stream of a server).
     pub max_concurrent_transactions: usize,
+    /// The server's metrics, when its operations endpoint is on.
+    pub(crate) metrics: Option<Arc<Metrics>>,
 }
 
 impl StreamConfig {
@@ -63,6 +66,7 @@ impl StreamConfig {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             registration_warning: DEFAULT_REGISTRATION_WARNING,
             max_concurrent_transactions: DEFAULT_MAX_CONCURRENT_TRANSACTIONS,
+            metrics: None,
         }
     }
 }
@@ -100,6 +104,7 @@ pub(crate) struct StreamLink {
     pending: Mutex<Option<HashMap<TxKey, oneshot::Sender<ChaincodeMessage>>>>,
     pub(crate) request_timeout: Duration,
     capabilities: RwLock<PeerCapabilities>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl StreamLink {
@@ -134,6 +139,10 @@ impl StreamLink {
         // Removes the entry however this ends: answered, timed out, or the
         // chaincode dropped the future.
         let _entry = PendingEntry { link: self, key };
+        let _timer = self.metrics.as_deref().map(|m| {
+            m.sent_bytes(message.payload.len());
+            m.ledger_timer(request)
+        });
         if self.out.send(message).await.is_err() {
             return Err(StubError::StreamClosed { request });
         }
@@ -154,6 +163,9 @@ impl StreamLink {
 
     /// Sends without waiting (COMPLETED, ERROR, KEEPALIVE).
     async fn send(&self, message: ChaincodeMessage) -> bool {
+        if let Some(metrics) = &self.metrics {
+            metrics.sent_bytes(message.payload.len());
+        }
         self.out.send(message).await.is_ok()
     }
 
@@ -260,7 +272,9 @@ where
         pending: Mutex::new(Some(HashMap::new())),
         request_timeout: config.request_timeout,
         capabilities: RwLock::new(PeerCapabilities::default()),
+        metrics: config.metrics.clone(),
     });
+    let _stream_open = config.metrics.as_deref().map(Metrics::stream);
     let register = ChaincodeMessage::new(
         MessageType::Register,
         ChaincodeId {
@@ -316,9 +330,15 @@ where
                     }
                     Some(Ok(m)) => m,
                 };
+                if let Some(metrics) = &config.metrics {
+                    metrics.received_bytes(message.payload.len());
+                }
                 match message.kind() {
                     Some(MessageType::Registered) if phase == Phase::Registering => {
                         phase = Phase::Registered;
+                        if let Some(metrics) = &config.metrics {
+                            metrics.registered();
+                        }
                         info!(package_id = %config.package_id, "registered with the peer");
                     }
                     Some(MessageType::Ready) if phase != Phase::Ready => {
@@ -328,6 +348,9 @@ where
                         }
                         if phase == Phase::Registering {
                             info!(package_id = %config.package_id, "registered with the peer");
+                            if let Some(metrics) = &config.metrics {
+                                metrics.registered();
+                            }
                         }
                         phase = Phase::Ready;
                         match capabilities.additional_params {
@@ -360,7 +383,7 @@ where
                             link.send(error).await;
                             continue;
                         }
-                        let span = tracing::info_span!("tx", txid = %message.txid, channel = %message.channel_id);
+                        let span = tracing::info_span!("tx", txid = %message.txid, channel = %message.channel_id, function = tracing::field::Empty);
                         let task = execute(Arc::clone(&chaincode), Arc::clone(&link), Arc::clone(&limiter), kind, message);
                         let handle = running.spawn(task.instrument(span));
                         in_flight.insert(key, handle);
@@ -388,6 +411,9 @@ where
             }
             () = &mut warning, if phase == Phase::Registering && !warned => {
                 warned = true;
+                if let Some(metrics) = &config.metrics {
+                    metrics.registration_warning();
+                }
                 warn!(
                     package_id = %config.package_id,
                     waited = ?config.registration_warning,
@@ -448,15 +474,44 @@ async fn execute<C: Chaincode>(
     kind: MessageType,
     mut message: ChaincodeMessage,
 ) {
+    let started = link.metrics.as_ref().map(|_| std::time::Instant::now());
+    let waiting = link.metrics.as_deref().map(Metrics::waiting);
     let Ok(_permit) = limiter.acquire_owned().await else {
         return;
     };
+    drop(waiting);
+    let _in_flight = link.metrics.as_deref().map(Metrics::in_flight);
     if link.is_closed() {
         // Its stream ended while it waited: nobody can receive its answer.
         debug!("dropping a transaction whose stream ended before it started");
         return;
     }
-    let answer = match prepare(&link, &mut message) {
+    let prepared = prepare(&link, &mut message);
+    let function = match &prepared {
+        Ok(context) => context
+            .input
+            .args
+            .first()
+            .map(|f| String::from_utf8_lossy(f)),
+        Err(_) => None,
+    };
+    tracing::Span::current().record(
+        "function",
+        tracing::field::display(function.as_deref().unwrap_or("")),
+    );
+    let series = link.metrics.as_deref().map(|m| {
+        let series = m.tx(
+            &message.channel_id,
+            function
+                .as_deref()
+                .unwrap_or(crate::metrics::INVALID_FUNCTION),
+        );
+        series.received();
+        series
+    });
+    drop(function);
+    let mut class = StatusClass::Error;
+    let answer = match prepared {
         Err(text) => {
             warn!("refusing the transaction: {text}");
             error_message(&message, &text)
@@ -475,19 +530,25 @@ async fn execute<C: Chaincode>(
                 Ok(response)
                     if kind == MessageType::Init && response.status >= crate::chaincode::ERROR =>
                 {
-                    info!(status = response.status, message = %response.message, "init failed");
+                    info!(status = response.status, response = %response.message, "init failed");
                     let mut error = error_message(&message, &response.message);
                     error.chaincode_event = context.take_event();
                     error
                 }
                 Ok(response) => match context.finish_batch().await {
-                    Ok(()) => completed(&message, response, context.take_event()),
+                    Ok(()) => {
+                        class = StatusClass::of(response.status);
+                        completed(&message, response, context.take_event())
+                    }
                     Err(e) => {
                         warn!("sending the write batch failed: {e}");
                         error_message(&message, &format!("failed send batch: {e}"))
                     }
                 },
                 Err(panic) => {
+                    if let Some(metrics) = &link.metrics {
+                        metrics.panicked();
+                    }
                     let text = panic_message(panic.as_ref());
                     error!("the chaincode panicked: {text}");
                     error_message(&message, &format!("chaincode panicked: {text}"))
@@ -495,6 +556,9 @@ async fn execute<C: Chaincode>(
             }
         }
     };
+    if let (Some(series), Some(started)) = (series, started) {
+        series.completed(class, started.elapsed());
+    }
     let status = answer.kind_name();
     if link.send(answer).await {
         debug!("answered {status}");
@@ -527,7 +591,7 @@ fn completed(
     event: Option<ChaincodeEvent>,
 ) -> ChaincodeMessage {
     if !response.is_endorsable() {
-        info!(status = response.status, message = %response.message, "the chaincode answered an error");
+        info!(status = response.status, response = %response.message, "the chaincode answered an error");
     }
     let mut message = stamped(ChaincodeMessage::for_tx(
         MessageType::Completed,

@@ -161,7 +161,18 @@ impl TlsConfig {
     /// Loads and checks everything, and makes the rustls configuration:
     /// TLS 1.2 and 1.3, ALPN `h2`, the `ring` provider.
     pub fn server_config(&self) -> Result<rustls::ServerConfig, TlsError> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        self.build(ClientAuth::Required, &[b"h2"])
+    }
+
+    /// As [`TlsConfig::server_config`], with the client CA asking for a
+    /// certificate without requiring one (`Optional`, the operations
+    /// endpoint's mode) and the ALPN protocols given.
+    pub(crate) fn build(
+        &self,
+        client_auth: ClientAuth,
+        alpn: &[&[u8]],
+    ) -> Result<rustls::ServerConfig, TlsError> {
+        let provider = crypto_provider();
         let certs = load_certs(&self.cert, "certificate")?;
         let key = load_key(&self.key)?;
         match CertifiedKey::from_der(certs.clone(), key.clone_key(), &provider) {
@@ -200,9 +211,12 @@ impl TlsConfig {
                 let verifier = WebPkiClientVerifier::builder_with_provider(
                     Arc::new(roots),
                     Arc::clone(&provider),
-                )
-                .build()
-                .map_err(|e| TlsError::Unusable {
+                );
+                let verifier = match client_auth {
+                    ClientAuth::Required => verifier,
+                    ClientAuth::Optional => verifier.allow_unauthenticated(),
+                };
+                let verifier = verifier.build().map_err(|e| TlsError::Unusable {
                     what: "client CA certificate",
                     source_name: ca.name(),
                     reason: e.to_string(),
@@ -217,9 +231,82 @@ impl TlsConfig {
                 source_name: self.cert.name(),
                 reason: e.to_string(),
             })?;
-        config.alpn_protocols = vec![b"h2".to_vec()];
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         Ok(config)
     }
+
+    /// The facts of the server certificate (the first in its file), for
+    /// logs and metrics.
+    pub fn certificate_facts(&self) -> Result<CertificateFacts, TlsError> {
+        let certs = load_certs(&self.cert, "certificate")?;
+        let leaf = certs.first().ok_or_else(|| TlsError::NoPem {
+            what: "certificate",
+            source_name: self.cert.name(),
+            expected: "CERTIFICATE",
+            found: "",
+        })?;
+        CertificateFacts::of(leaf).map_err(|reason| TlsError::Unusable {
+            what: "certificate",
+            source_name: self.cert.name(),
+            reason,
+        })
+    }
+}
+
+/// Whether a client CA requires a client certificate or only checks one
+/// when given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClientAuth {
+    /// Every client must present a certificate (the chaincode port).
+    Required,
+    /// A certificate is checked when given (the operations port, where
+    /// `/metrics` and `/logspec` then require one).
+    Optional,
+}
+
+/// What logs and metrics say about a certificate: never its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateFacts {
+    /// The subject, as `CN=..., O=...`.
+    pub subject: String,
+    /// The serial number, in lower-case hex.
+    pub serial: String,
+    /// The end of its validity, Unix seconds.
+    pub not_after: i64,
+    /// The end of its validity, RFC 3339 (UTC).
+    pub not_after_text: String,
+}
+
+impl CertificateFacts {
+    fn of(cert: &CertificateDer<'_>) -> Result<Self, String> {
+        use x509_parser::prelude::FromDer;
+        let (_, parsed) = x509_parser::certificate::X509Certificate::from_der(cert.as_ref())
+            .map_err(|e| format!("its certificate is not valid X.509: {e}"))?;
+        let not_after = parsed.validity().not_after;
+        Ok(CertificateFacts {
+            subject: parsed.subject().to_string(),
+            serial: parsed.raw_serial_as_string().replace(':', ""),
+            not_after: not_after.timestamp(),
+            not_after_text: crate::operations::rfc3339(not_after.timestamp(), 0),
+        })
+    }
+}
+
+/// The `ring` crypto provider every TLS configuration of this crate uses
+/// (and what a client talking to it may use).
+///
+/// rustls 0.23.48 deprecated `rustls::crypto::ring::default_provider` in
+/// favour of an API older releases lack; the one call that names it is
+/// here, so that the crate builds without warnings with the locked release
+/// and with the newest compatible one.
+///
+/// ```
+/// let provider = ccaas_shim::tls::crypto_provider();
+/// assert!(!provider.cipher_suites.is_empty());
+/// ```
+#[allow(deprecated)]
+pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 fn load_certs(

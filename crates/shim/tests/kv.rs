@@ -532,7 +532,7 @@ async fn tls_negotiates_alpn_h2() {
     for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&ca) {
         roots.add(cert.unwrap()).unwrap();
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = ccaas_shim::tls::crypto_provider();
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()

@@ -76,10 +76,12 @@ impl Kv {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Some(line) = kv.find("chaincode server listening") {
+                // Text (`address=IP:PORT`) or JSON (`"address":"IP:PORT"`).
                 let address = line
                     .split("address=")
                     .nth(1)
                     .and_then(|rest| rest.split_whitespace().next())
+                    .or_else(|| line.split("\"address\":\"").nth(1)?.split('"').next())
                     .and_then(|a| a.parse().ok());
                 kv.address = address;
                 return kv;

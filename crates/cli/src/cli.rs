@@ -71,11 +71,11 @@ pub enum Command {
         after_help = "Examples:\n  ccaas new token && cd token && cargo test\n  ccaas new asset-registry --path ~/src/registry --checkout ~/src/ccaas\n\nThe crate's dependencies are path dependencies on a ccaas checkout (ccaas is not published):\nthe one this ccaas was built from, or --checkout DIR.\nExit codes: 0 written; 1 not written (a bad name, DIR not empty, not a checkout); 2 usage error."
     )]
     New(commands::new::NewArgs),
-    /// Make an OCI image of a chaincode server without a daemon: an archive, a layout directory, or a push.
+    /// Write the Kubernetes objects that run the chaincode server, checked against its package.
     #[command(
-        after_help = "Examples:\n  ccaas image target/x86_64-unknown-linux-gnu/release/kv --tag kv:1.0 -o kv.tar\n  ccaas image kv --tag kv:1.0 --package kv.tgz --add ca.pem:/etc/kv/ca.pem --layout kv-oci\n  CCAAS_REGISTRY_PASSWORD=... ccaas image kv --push registry.example.com/team/kv:1.0 --registry-user ci\n\nThe same binary and flags give the same digest (SOURCE_DATE_EPOCH sets the creation time, 0 by default).\nExit codes: 0 built (and written or pushed); 1 invalid input, or a write or push failed; 2 usage error."
+        after_help = "Examples:\n  ccaas k8s --package kv.tgz --name kv --namespace chaincode --image registry.example.com/kv@sha256:... | kubectl apply -f -\n  ccaas k8s --package kv.tgz --name kv --namespace chaincode --image kv:1 \\\n      --tls-cert server.pem --tls-key server.key --tls-ca ca.pem --max-unavailable 1 | kubectl apply -f -\n  ccaas k8s --package kv.tgz --name kv --namespace org1 --image kv:1 --peer peer0 --peer peer1 --tls-secret kv-tls\n\nCHAINCODE_ID is the package's ID; connection.json's address must be the Service's DNS name\n(NAME.NAMESPACE:PORT or NAME.NAMESPACE.svc.cluster.local:PORT), and its TLS must match the Secret's.\nExit codes: 0 written; 1 the package and the objects disagree (nothing written); 2 usage error."
     )]
-    Image(commands::image::ImageArgs),
+    K8s(commands::k8s::K8sArgs),
 }
 
 impl Command {
@@ -89,6 +89,7 @@ impl Command {
             Command::Simulate(a) => a.json,
             Command::Probe(a) => a.json,
             Command::Image(a) => a.json,
+            Command::K8s(a) => a.json,
             _ => false,
         }
     }

@@ -65,7 +65,7 @@ fn main() -> ExitCode {
         Command::Probe(args) => probe::run(&args),
         Command::Image(args) => image::run(&args),
         Command::New(args) => new::run(&args),
-        Command::Image(args) => image::run(&args),
+        Command::K8s(args) => k8s::run(&args),
     };
     match result {
         Ok(code) => code,

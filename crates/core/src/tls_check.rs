@@ -310,6 +310,32 @@ pub fn server_name(connection: &crate::Connection, honours_domain: bool) -> Stri
     }
 }
 
+/// Whether a certificate in the PEM `roots` issued the first certificate
+/// of the PEM `leaf` (its issuer is a root's subject); `None` when `leaf`
+/// is not a readable certificate.
+///
+/// ```
+/// use ccaas_core::tls_check::issued_by;
+///
+/// let ca = include_str!("../../../fixtures/tls/ca.pem");
+/// let server = include_str!("../../../fixtures/tls/server.pem");
+/// assert_eq!(issued_by(server, ca), Some(true));
+/// assert_eq!(issued_by(ca, server), Some(false));
+/// ```
+pub fn issued_by(leaf: &str, roots: &str) -> Option<bool> {
+    let blocks = pem::parse(leaf, PemKind::Certificates).ok()?;
+    let (_, leaf) = X509Certificate::from_der(&blocks[0].der).ok()?;
+    Some(
+        pem::parse(roots, PemKind::Certificates)
+            .unwrap_or_default()
+            .iter()
+            .any(|b| {
+                X509Certificate::from_der(&b.der)
+                    .is_ok_and(|(_, ca)| ca.subject().as_raw() == leaf.issuer().as_raw())
+            }),
+    )
+}
+
 /// Checks the TLS material of a loaded connection at `now`; `server_cert`
 /// is the chaincode server's certificate, when the operator has it, checked
 /// against the name a peer of the release `honours_domain` describes (see
@@ -384,23 +410,8 @@ pub fn check(
                 }),
             }
         }
-        if let (Some(root), Ok(server_blocks)) = (
-            &connection.root_cert,
-            pem::parse(server, PemKind::Certificates),
-        ) {
-            let issued_by_root = X509Certificate::from_der(&server_blocks[0].der)
-                .ok()
-                .is_some_and(|(_, leaf)| {
-                    pem::parse(root, PemKind::Certificates)
-                        .unwrap_or_default()
-                        .iter()
-                        .any(|b| {
-                            X509Certificate::from_der(&b.der).is_ok_and(|(_, ca)| {
-                                ca.subject().as_raw() == leaf.issuer().as_raw()
-                            })
-                        })
-                });
-            if !issued_by_root {
+        if let Some(root) = &connection.root_cert {
+            if issued_by(server, root) != Some(true) {
                 out.push(TlsFinding {
                     fails: true,
                     key: "root_cert",

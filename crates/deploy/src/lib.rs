@@ -9,3 +9,4 @@
 #![deny(missing_docs)]
 
 pub mod image;
+pub mod k8s;

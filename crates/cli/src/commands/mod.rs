@@ -6,6 +6,7 @@ pub mod completions;
 pub mod id;
 pub mod image;
 pub mod inspect;
+pub mod k8s;
 pub mod man;
 pub mod new;
 pub mod package;

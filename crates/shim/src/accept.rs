@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::transport::server::{Connected, TcpConnectInfo};
@@ -134,6 +134,22 @@ pub(crate) async fn first_frames<R: AsyncRead + Unpin>(
     }
 }
 
+/// What h2 itself answers a client whose preface is wrong: its own
+/// (empty) SETTINGS, then GOAWAY `PROTOCOL_ERROR`, then the end of the
+/// connection. A TLS client on a plain port then meets a server that does
+/// not speak TLS (`ccaas probe` says so), not one that hangs up silently.
+pub(crate) async fn refuse<W: AsyncWrite + Unpin>(io: &mut W) {
+    const SETTINGS_THEN_GOAWAY: [u8; 26] = [
+        0, 0, 0, 0x4, 0, 0, 0, 0, 0, // SETTINGS, empty
+        0, 0, 8, 0x7, 0, 0, 0, 0, 0, // GOAWAY
+        0, 0, 0, 0, // last stream: none
+        0, 0, 0, 0x1, // PROTOCOL_ERROR
+    ];
+    if io.write_all(&SETTINGS_THEN_GOAWAY).await.is_ok() {
+        let _ = io.shutdown().await;
+    }
+}
+
 /// A connection, plain or TLS.
 pub(crate) enum Accepted {
     /// Plain TCP.
@@ -185,6 +201,31 @@ impl AsyncRead for Accepted {
         match self.get_mut() {
             Accepted::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Accepted::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Accepted {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Accepted::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Accepted::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Accepted::Plain(s) => Pin::new(s).poll_flush(cx),
+            Accepted::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Accepted::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Accepted::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }

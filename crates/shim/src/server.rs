@@ -465,7 +465,13 @@ async fn accept_loop(
                         .send(Ok(accept::Conn::new(stream, read, slot)))
                         .await;
                 }
-                Ok(Err(e)) => debug!(peer = %remote, "closed a connection: {e}"),
+                Ok(Err(e)) => {
+                    debug!(peer = %remote, "closed a connection: {e}");
+                    if !matches!(e, accept::PrefaceError::Io(_)) {
+                        let _ =
+                            tokio::time::timeout_at(deadline, accept::refuse(&mut stream)).await;
+                    }
+                }
                 Err(_) => debug!(
                     peer = %remote,
                     "closed a connection that did not start HTTP/2 within {handshake_timeout:?}"

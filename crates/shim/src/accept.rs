@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::transport::server::{Connected, TcpConnectInfo};
@@ -103,29 +103,6 @@ pub(crate) enum PrefaceError {
     },
 }
 
-/// What an HTTP/2 server writes to a client whose first bytes are not
-/// HTTP/2, as h2 does: its (empty) SETTINGS, then GOAWAY with last stream
-/// 0 and `PROTOCOL_ERROR`. A client that speaks TLS to a plain port then
-/// reads bytes that are not TLS and says so (grpc-go: "first record does
-/// not look like a TLS handshake"), instead of seeing a silent close.
-pub(crate) const NOT_HTTP2_ANSWER: [u8; 26] = [
-    0, 0, 0, 0x4, 0, 0, 0, 0, 0, // SETTINGS, empty, stream 0
-    0, 0, 8, 0x7, 0, 0, 0, 0, 0, // GOAWAY, 8 bytes, stream 0
-    0, 0, 0, 0, // last stream ID 0
-    0, 0, 0, 0x1, // PROTOCOL_ERROR
-];
-
-/// Answers a client that did not start HTTP/2 with [`NOT_HTTP2_ANSWER`]
-/// and closes the connection (bounded by `within`).
-pub(crate) async fn refuse<W: AsyncWrite + Unpin>(io: &mut W, within: std::time::Duration) {
-    use tokio::io::AsyncWriteExt;
-    let _ = tokio::time::timeout(within, async {
-        io.write_all(&NOT_HTTP2_ANSWER).await?;
-        io.shutdown().await
-    })
-    .await;
-}
-
 /// Reads the client preface and its first frame, which must be SETTINGS,
 /// and returns every byte read (tonic reads them again from [`Conn`]).
 pub(crate) async fn first_frames<R: AsyncRead + Unpin>(
@@ -154,6 +131,22 @@ pub(crate) async fn first_frames<R: AsyncRead + Unpin>(
         if read.len() >= PREFACE.len() + 9 + length {
             return Ok(read);
         }
+    }
+}
+
+/// What h2 itself answers a client whose preface is wrong: its own
+/// (empty) SETTINGS, then GOAWAY `PROTOCOL_ERROR`, then the end of the
+/// connection. A TLS client on a plain port then meets a server that does
+/// not speak TLS (`ccaas probe` says so), not one that hangs up silently.
+pub(crate) async fn refuse<W: AsyncWrite + Unpin>(io: &mut W) {
+    const SETTINGS_THEN_GOAWAY: [u8; 26] = [
+        0, 0, 0, 0x4, 0, 0, 0, 0, 0, // SETTINGS, empty
+        0, 0, 8, 0x7, 0, 0, 0, 0, 0, // GOAWAY
+        0, 0, 0, 0, // last stream: none
+        0, 0, 0, 0x1, // PROTOCOL_ERROR
+    ];
+    if io.write_all(&SETTINGS_THEN_GOAWAY).await.is_ok() {
+        let _ = io.shutdown().await;
     }
 }
 
@@ -199,16 +192,6 @@ impl Connected for Conn {
     }
 }
 
-impl Accepted {
-    /// [`refuse`] on either transport.
-    pub(crate) async fn refuse(&mut self, within: std::time::Duration) {
-        match self {
-            Accepted::Plain(s) => refuse(s, within).await,
-            Accepted::Tls(s) => refuse(s.as_mut(), within).await,
-        }
-    }
-}
-
 impl AsyncRead for Accepted {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -218,6 +201,31 @@ impl AsyncRead for Accepted {
         match self.get_mut() {
             Accepted::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Accepted::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Accepted {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Accepted::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Accepted::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Accepted::Plain(s) => Pin::new(s).poll_flush(cx),
+            Accepted::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Accepted::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Accepted::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }

@@ -511,10 +511,11 @@ async fn accept_loop(
                         .await;
                 }
                 Ok(Err(e)) => {
-                    if !matches!(e, accept::PrefaceError::Io(_)) {
-                        stream.refuse(Duration::from_secs(1)).await;
-                    }
                     debug!(peer = %remote, "closed a connection: {e}");
+                    if !matches!(e, accept::PrefaceError::Io(_)) {
+                        let _ =
+                            tokio::time::timeout_at(deadline, accept::refuse(&mut stream)).await;
+                    }
                 }
                 Err(_) => debug!(
                     peer = %remote,

@@ -243,13 +243,13 @@ impl Stub {
 
     /// The signed proposal (absent for some system-driven calls).
     pub fn signed_proposal(&self) -> Option<&SignedProposal> {
-        self.context.proposal.as_ref().map(|p| &p.signed)
+        self.context.proposal.as_ref().map(|p| p.signed())
     }
 
     /// Who sent the transaction (Go's `GetCreator`, decoded; `raw` holds
     /// the bytes Go returns).
     pub fn creator(&self) -> Option<&Creator> {
-        self.context.proposal.as_ref().map(|p| &p.creator)
+        self.context.proposal.as_ref().map(|p| p.creator())
     }
 
     /// The transient data (never written to the ledger); empty without a

@@ -47,8 +47,9 @@ fn a_new_crate_passes_its_tests_with_no_warning() {
     let readme = std::fs::read_to_string(crate_dir.join("README.md")).unwrap();
     for command in [
         "RUSTFLAGS=\"-C target-feature=+crt-static\" cargo build --release --target x86_64-unknown-linux-gnu",
-        "ccaas image --binary target/x86_64-unknown-linux-gnu/release/asset-registry -o asset-registry.oci.tar",
-        "ccaas k8s --package asset-registry.tgz --image ",
+        "ccaas package --label asset-registry_1.0 --address asset-registry.chaincode:9999 -o asset-registry.tgz",
+        "ccaas image target/x86_64-unknown-linux-gnu/release/asset-registry --tag asset-registry:1.0 --package asset-registry.tgz -o asset-registry.oci.tar",
+        "ccaas k8s --package asset-registry.tgz --name asset-registry --namespace chaincode \\\n    --image ",
     ] {
         assert!(readme.contains(command), "{command}\n{readme}");
     }

@@ -8,7 +8,7 @@
 //! machine. The [`Image`] is then written as an OCI image layout directory
 //! ([`Image::write_layout`]), as one archive that `docker load`,
 //! `podman load` and `ctr images import` read ([`Image::write_archive`]), or
-//! pushed to a registry ([`push`], feature `push`, on by default).
+//! pushed to a registry ([`push()`], feature `push`, on by default).
 //!
 //! What the image holds:
 //! - one layer with the binary at `/usr/local/bin/NAME` (mode 0755) and the

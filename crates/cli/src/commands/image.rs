@@ -64,7 +64,7 @@ pub struct ImageArgs {
     /// Read the registry password from standard input (one line).
     #[arg(long, requires = "registry_user")]
     pub registry_password_stdin: bool,
-    /// Speak plain HTTP to the registry: only for one at 127.0.0.1:PORT or [::1]:PORT.
+    /// Speak plain HTTP to the registry: only for one at `127.0.0.1:PORT` or `[::1]:PORT`.
     #[arg(long, requires = "push")]
     pub plain_http: bool,
     /// Print JSON (shape in docs/image.md).

@@ -159,12 +159,15 @@ fn man_dir_writes_every_page() {
     let (code, stdout, stderr) = ccaas(&["man", "--dir", out.to_str().unwrap()]);
     assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
     assert!(
-        stderr.starts_with("ccaas: wrote 9 man pages to"),
+        stderr.starts_with("ccaas: wrote 12 man pages to"),
         "{stderr}"
     );
     let page = std::fs::read_to_string(out.join("ccaas.1")).unwrap();
     assert!(page.contains(".TH ccaas 1"), "{page}");
-    for command in COMMANDS.iter().chain(&["completions", "man", "probe"]) {
+    for command in COMMANDS
+        .iter()
+        .chain(&["completions", "man", "probe", "image", "new", "k8s"])
+    {
         let page = std::fs::read_to_string(out.join(format!("ccaas-{command}.1"))).unwrap();
         assert!(page.contains(&format!(".TH ccaas-{command} 1")), "{page}");
     }

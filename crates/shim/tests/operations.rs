@@ -412,7 +412,7 @@ async fn every_endpoint_over_tls_with_and_without_a_client_certificate() {
     assert_eq!(
         sample(
             &metrics.body,
-            "chaincode_shim_tls_certificate_expiry_timestamp_seconds{listener=\"operations\",subject=\"CN=ccaas test server\",serial=\"0533b0591c39ce3e29ce174de37fcf6330370425\"}"
+            "chaincode_shim_tls_certificate_expiry_timestamp_seconds{listener=\"operations\",subject=\"CN=ccaas test server\",serial=\"2ce4f116ca7e89d0fc12b10854b8f8709ada1b7d\"}"
         ),
         Some(4_891_363_199.0),
         "{}",
@@ -687,7 +687,7 @@ async fn rotated_certificates_are_used_by_new_connections_while_old_streams_go_o
     ]);
     let ops = ops_address(&kv);
     let in_use = kv.find("TLS certificate in use").unwrap();
-    assert!(in_use.contains("subject=CN=ccaas test server serial=0533b0591c39ce3e29ce174de37fcf6330370425 not_after=2124-12-31T23:59:59Z"), "{in_use}");
+    assert!(in_use.contains("subject=CN=ccaas test server serial=2ce4f116ca7e89d0fc12b10854b8f8709ada1b7d not_after=2124-12-31T23:59:59Z"), "{in_use}");
     assert_eq!(served_certificate(kv.addr()).await, der("server.pem"));
     let old = Simulator::new(ID)
         .connect(&tls_connection(kv.addr(), true), &DialOptions::default())

@@ -30,6 +30,9 @@ pub const COMMANDS: &[&str] = &[
     "validate",
     "simulate",
     "probe",
+    "image",
+    "new",
+    "k8s",
 ];
 
 fn command_names() -> clap::builder::PossibleValuesParser {

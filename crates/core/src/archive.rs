@@ -674,8 +674,15 @@ pub(crate) fn finish_tar_gz<W: Write>(
 }
 
 /// A tar header with nothing that depends on the machine, the user or the
-/// clock: mtime 0, uid/gid 0, no user or group names.
-pub(crate) fn fixed_header(kind: tar::EntryType, size: u64, mode: u32) -> tar::Header {
+/// clock: mtime 0, uid/gid 0, no user or group names. Packages and
+/// `ccaas-deploy`'s image layers are written with it, so that the same
+/// inputs give the same bytes anywhere.
+///
+/// ```
+/// let header = ccaas_core::archive::fixed_header(tar::EntryType::Regular, 3, 0o644);
+/// assert_eq!((header.mtime().ok(), header.uid().ok(), header.size().ok()), (Some(0), Some(0), Some(3)));
+/// ```
+pub fn fixed_header(kind: tar::EntryType, size: u64, mode: u32) -> tar::Header {
     let mut header = tar::Header::new_gnu();
     header.set_entry_type(kind);
     header.set_size(size);

@@ -99,12 +99,17 @@ impl LayerFiles {
             while let Some(i) = path[at..].find('/') {
                 let dir = format!("{}/", &path[..at + i]);
                 if dirs.insert(dir.clone()) {
-                    let mut header = fixed_header(tar::EntryType::Directory, 0, 0o755);
+                    let mut header =
+                        ccaas_core::archive::fixed_header(tar::EntryType::Directory, 0, 0o755);
                     tar.append_data(&mut header, &dir, io::empty())?;
                 }
                 at += i + 1;
             }
-            let mut header = fixed_header(tar::EntryType::Regular, bytes.len() as u64, *mode);
+            let mut header = ccaas_core::archive::fixed_header(
+                tar::EntryType::Regular,
+                bytes.len() as u64,
+                *mode,
+            );
             tar.append_data(&mut header, path, bytes.as_slice())?;
         }
         let raw = tar.into_inner()?;
@@ -114,18 +119,6 @@ impl LayerFiles {
             diff_id,
         })
     }
-}
-
-/// A tar header with nothing from the machine, the user or the clock.
-fn fixed_header(kind: tar::EntryType, size: u64, mode: u32) -> tar::Header {
-    let mut header = tar::Header::new_gnu();
-    header.set_entry_type(kind);
-    header.set_size(size);
-    header.set_mode(mode);
-    header.set_mtime(0);
-    header.set_uid(0);
-    header.set_gid(0);
-    header
 }
 
 /// Gzip with fixed settings: no name, mtime 0, OS "unknown", level 6 (the

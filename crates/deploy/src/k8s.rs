@@ -189,9 +189,13 @@ pub struct Options {
     pub tls: Tls,
     /// Requests and limits.
     pub resources: Resources,
-    /// `CHAINCODE_SHUTDOWN_GRACE`; the pod's grace is this plus
-    /// [`GRACE_MARGIN_SECONDS`].
+    /// `CHAINCODE_SHUTDOWN_GRACE`; the pod's grace is this plus the
+    /// drain delay plus [`GRACE_MARGIN_SECONDS`].
     pub shutdown_grace: GoDuration,
+    /// `CHAINCODE_DRAIN_DELAY`: how long a terminating pod goes on
+    /// serving, its readiness failing, while the Service's endpoints and
+    /// kube-proxy catch up (zero: not set).
+    pub drain_delay: GoDuration,
     /// A PodDisruptionBudget with this `maxUnavailable`.
     pub max_unavailable: Option<i32>,
     /// The Kubernetes version to write for.
@@ -204,7 +208,8 @@ pub struct Options {
 
 impl Options {
     /// The defaults: namespace `default`, port 9999, 2 replicas, no TLS,
-    /// a 20s shutdown grace, no PodDisruptionBudget, the newest Kubernetes.
+    /// a 5s drain delay and a 20s shutdown grace, no PodDisruptionBudget,
+    /// the newest Kubernetes.
     pub fn new(name: &str, package: &Path, image: &str) -> Self {
         Options {
             name: name.to_owned(),
@@ -219,6 +224,7 @@ impl Options {
             tls: Tls::Off,
             resources: Resources::default(),
             shutdown_grace: GoDuration::from_nanos(20_000_000_000),
+            drain_delay: GoDuration::from_nanos(5_000_000_000),
             max_unavailable: None,
             kubernetes: KubeVersion::default(),
             cluster_domain: "cluster.local".into(),

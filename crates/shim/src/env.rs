@@ -17,6 +17,7 @@
 //! | `CHAINCODE_REQUEST_TIMEOUT` | | deadline of a request to the peer, Go duration (default `35s`) |
 //! | `CHAINCODE_REGISTRATION_WARNING` | | when to warn that the peer has not answered REGISTER (default `10s`) |
 //! | `CHAINCODE_SHUTDOWN_GRACE` | | how long transactions may finish at shutdown (default `20s`, inside Kubernetes' default `terminationGracePeriodSeconds` of 30 s) |
+//! | `CHAINCODE_DRAIN_DELAY` | | how long to go on serving after SIGTERM, health checks failing, before the port closes and the grace begins: the time a Service takes to stop sending connections to a terminating pod (default `0s`; `ccaas k8s` sets `5s`) |
 //! | `CHAINCODE_OPERATIONS_ADDRESS` | | the operations endpoint (`/healthz`, `/metrics`, `/version`, `/logspec`, gRPC health): `IP:PORT` such as `0.0.0.0:9443`; unset, none |
 //! | `CHAINCODE_OPERATIONS_TLS_CERT` | | its TLS certificate file (with the key: HTTPS) |
 //! | `CHAINCODE_OPERATIONS_TLS_KEY` | | its TLS key file |
@@ -279,17 +280,30 @@ impl<F: Fn(&str) -> Option<OsString>> Vars<F> {
     }
 
     fn duration(&self, var: &'static str) -> Result<Option<Duration>, EnvError> {
+        self.go_duration(var, false)
+    }
+
+    /// A duration that may be zero (`0s`: off).
+    fn duration_or_zero(&self, var: &'static str) -> Result<Option<Duration>, EnvError> {
+        self.go_duration(var, true)
+    }
+
+    fn go_duration(&self, var: &'static str, zero: bool) -> Result<Option<Duration>, EnvError> {
         let Some(value) = self.get(var)? else {
             return Ok(None);
         };
         let invalid = || EnvError::Invalid {
             var,
-            expected: "a positive Go duration such as `30s`, `500ms` or `1m30s`",
+            expected: if zero {
+                "a Go duration such as `5s` or `500ms`, or `0s` for none"
+            } else {
+                "a positive Go duration such as `30s`, `500ms` or `1m30s`"
+            },
             found: quote(&value),
         };
         let parsed: GoDuration = value.parse().map_err(|_| invalid())?;
         match parsed.to_std() {
-            Some(d) if !d.is_zero() => Ok(Some(d)),
+            Some(d) if zero || !d.is_zero() => Ok(Some(d)),
             _ => Err(invalid()),
         }
     }
@@ -382,6 +396,11 @@ where
     let registration_warning = duration("CHAINCODE_REGISTRATION_WARNING");
     let shutdown_grace = duration("CHAINCODE_SHUTDOWN_GRACE");
     let handshake_timeout = duration("CHAINCODE_HANDSHAKE_TIMEOUT");
+    let drain_delay = take(
+        &mut problems,
+        vars.duration_or_zero("CHAINCODE_DRAIN_DELAY"),
+    )
+    .flatten();
     let (Some(package_id), Some(address)) = (package_id, address) else {
         return Err(all(problems));
     };
@@ -406,6 +425,9 @@ where
     }
     if let Some(d) = shutdown_grace {
         config.shutdown_grace = d;
+    }
+    if let Some(d) = drain_delay {
+        config.drain_delay = d;
     }
     // The bounds against hostile clients (docs/security.md).
     if let Some(n) = per_stream {
@@ -813,6 +835,16 @@ mod tests {
                 "a positive Go duration such as `30s`, `500ms` or `1m30s`",
             ),
             (
+                "CHAINCODE_DRAIN_DELAY",
+                "-1s",
+                "a Go duration such as `5s` or `500ms`, or `0s` for none",
+            ),
+            (
+                "CHAINCODE_DRAIN_DELAY",
+                "5",
+                "a Go duration such as `5s` or `500ms`, or `0s` for none",
+            ),
+            (
                 "CHAINCODE_REGISTRATION_WARNING",
                 "-1s",
                 "a positive Go duration such as `30s`, `500ms` or `1m30s`",
@@ -846,8 +878,10 @@ mod tests {
             ("CHAINCODE_MAX_CONCURRENT_TRANSACTIONS", "8"),
             ("CHAINCODE_REQUEST_TIMEOUT", "1m30s"),
             ("CHAINCODE_SHUTDOWN_GRACE", "500ms"),
+            ("CHAINCODE_DRAIN_DELAY", "5s"),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.drain_delay, Duration::from_secs(5));
         assert_eq!(config.max_recv_message_bytes, 1 << 20);
         assert_eq!(config.max_send_message_bytes, 1 << 20);
         assert_eq!(config.max_concurrent_transactions, 8);
@@ -1030,5 +1064,15 @@ mod tests {
         let config = load(&BASE).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.shutdown_grace, Duration::from_secs(20));
         assert!(config.shutdown_grace + Duration::from_secs(10) <= Duration::from_secs(30));
+    }
+
+    #[test]
+    fn the_drain_delay_is_off_by_default_and_may_be_set_to_zero() {
+        let config = load(&BASE).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.drain_delay, Duration::ZERO);
+        let mut vars = BASE.to_vec();
+        vars.push(("CHAINCODE_DRAIN_DELAY", "0s"));
+        let config = load(&vars).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.drain_delay, Duration::ZERO);
     }
 }

@@ -119,6 +119,13 @@ pub struct ServerConfig {
     pub registration_warning: Duration,
     /// How long transactions in flight may finish at shutdown.
     pub shutdown_grace: Duration,
+    /// How long to go on serving after SIGTERM, with the health checks
+    /// already failing, before the port closes and the grace begins.
+    /// Kubernetes takes a terminating pod out of a Service's endpoints
+    /// while it stops, not before: in that window kube-proxy still sends
+    /// new connections to it, and a closed port refuses them. Zero (the
+    /// default) closes the port at once, as a process run by hand wants.
+    pub drain_delay: Duration,
     /// How often to ping a peer whose connection is quiet (dead peer detection).
     pub keepalive_interval: Duration,
     /// How long a ping may go unanswered before the connection is dropped.
@@ -156,6 +163,7 @@ impl ServerConfig {
             request_timeout: stream::DEFAULT_REQUEST_TIMEOUT,
             registration_warning: stream::DEFAULT_REGISTRATION_WARNING,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            drain_delay: Duration::ZERO,
             keepalive_interval: PEER_KEEPALIVE_INTERVAL,
             keepalive_timeout: PEER_KEEPALIVE_TIMEOUT,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
@@ -332,8 +340,9 @@ impl<C: Chaincode> BoundServer<C> {
         .await
     }
 
-    /// Serves until `signal` completes. Then it stops accepting streams,
-    /// answers new transactions ERROR, lets the ones in flight finish within
+    /// Serves until `signal` completes. Then its health checks fail; after
+    /// the `drain_delay` it stops accepting streams, answers new
+    /// transactions ERROR, lets the ones in flight finish within
     /// the grace period, closes every stream and returns `Ok`.
     pub async fn serve_with_shutdown(
         self,
@@ -419,6 +428,15 @@ impl<C: Chaincode> BoundServer<C> {
         health
             .set_service_status("", tonic_health::ServingStatus::NotServing)
             .await;
+        // Until the Service has stopped sending connections here, refusing
+        // them would fail a peer's launch: serve on, health checks failing.
+        if !config.drain_delay.is_zero() {
+            info!(delay = ?config.drain_delay, "draining: still serving while load balancers stop sending connections here");
+            tokio::select! {
+                result = &mut serving => return result.map_err(ServerError::Transport),
+                () = tokio::time::sleep(config.drain_delay) => {}
+            }
+        }
         // Streams learn before the line below, so that no transaction is
         // started after it says none will be; the port closes at once.
         let _ = shutdown_tx.send(Lifecycle::Draining);

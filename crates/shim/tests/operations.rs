@@ -531,6 +531,44 @@ async fn healthz_turns_503_at_sigterm_while_a_transaction_finishes_and_idle_stre
 }
 
 #[tokio::test]
+async fn with_a_drain_delay_a_peer_that_dials_after_sigterm_is_served_until_the_delay_ends() {
+    let mut kv = Kv::plain(&[
+        OPS,
+        ("CHAINCODE_DRAIN_DELAY", "3s"),
+        ("CHAINCODE_SHUTDOWN_GRACE", "5s"),
+    ]);
+    let ops = ops_address(&kv);
+    let early = session(kv.addr()).await;
+    kv.signal(15);
+    assert!(kv
+        .wait_for_line("draining: still serving", Duration::from_secs(5))
+        .is_some());
+    // The kubelet and load balancers are told at once...
+    assert_eq!(plain(ops, "GET", "/healthz", "").await.status, 503);
+    // ...but a peer that kube-proxy still sends here is served, and so is
+    // the stream that was open.
+    let late = session(kv.addr()).await;
+    assert_eq!(call(&late, &["ping"]).await, "pong");
+    assert_eq!(call(&early, &["ping"]).await, "pong");
+    // Then the port closes and the streams end, and the process exits 0.
+    for stream in [&late, &early] {
+        assert_eq!(
+            stream.wait_ended(Duration::from_secs(10)).await,
+            Some(StreamEnd::ChaincodeClosed)
+        );
+    }
+    let refused = Simulator::new(ID)
+        .startup_timeout(Duration::from_secs(2))
+        .connect(&plain_connection(kv.addr()), &DialOptions::default())
+        .await;
+    assert!(refused.is_err());
+    assert_eq!(
+        kv.wait_exit(Duration::from_secs(10)).and_then(|s| s.code()),
+        Some(0)
+    );
+}
+
+#[tokio::test]
 async fn a_tcp_probe_logs_nothing_at_warn_and_a_failed_handshake_does() {
     let kv = Kv::plain(&[
         ("CHAINCODE_LOG", "debug"),

@@ -61,9 +61,12 @@ pub struct K8sArgs {
     /// limits.memory.
     #[arg(long, value_name = "Q", default_value = "256Mi")]
     pub memory_limit: String,
-    /// CHAINCODE_SHUTDOWN_GRACE, whole seconds; the pod's terminationGracePeriodSeconds is 10s more.
+    /// CHAINCODE_SHUTDOWN_GRACE, whole seconds; the pod's terminationGracePeriodSeconds is the drain delay plus this plus 10s.
     #[arg(long, value_name = "D", default_value = "20s")]
     pub shutdown_grace: GoDuration,
+    /// CHAINCODE_DRAIN_DELAY, whole seconds: how long a terminating pod serves on while the Service stops sending it connections (0s: none).
+    #[arg(long, value_name = "D", default_value = "5s")]
+    pub drain_delay: GoDuration,
     /// Add a PodDisruptionBudget with this maxUnavailable.
     #[arg(long, value_name = "N")]
     pub max_unavailable: Option<i32>,
@@ -116,6 +119,7 @@ impl K8sArgs {
             memory_limit: self.memory_limit.clone(),
         };
         options.shutdown_grace = self.shutdown_grace;
+        options.drain_delay = self.drain_delay;
         options.max_unavailable = self.max_unavailable;
         options.kubernetes = kubernetes;
         options.cluster_domain = self.cluster_domain.clone();

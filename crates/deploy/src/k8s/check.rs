@@ -199,6 +199,17 @@ fn check_flags(o: &Options) -> Result<(), K8sError> {
             expected: "a positive whole number of seconds, such as `20s` or `1m`",
         });
     }
+    let drain_ok = o
+        .drain_delay
+        .to_std()
+        .is_some_and(|d| d.subsec_nanos() == 0);
+    if !drain_ok {
+        return Err(K8sError::InvalidFlag {
+            flag: "--drain-delay",
+            value: o.drain_delay.to_string(),
+            expected: "a whole number of seconds, such as `5s`, or `0s` for none",
+        });
+    }
     if let Some(n) = o.max_unavailable {
         if n < 0 {
             return Err(K8sError::InvalidFlag {

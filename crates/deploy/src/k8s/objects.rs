@@ -212,11 +212,16 @@ fn quantities(pairs: &[(&str, Option<&String>)]) -> BTreeMap<String, Quantity> {
         .collect()
 }
 
-fn deployment(options: &Options, checked: &Checked, name: &str) -> Object {
-    let grace = options
-        .shutdown_grace
+/// A duration as whole seconds for the manifest (`fallback` if it does not fit).
+fn whole_seconds(duration: ccaas_core::GoDuration, fallback: i64) -> i64 {
+    duration
         .to_std()
-        .map_or(20, |d| i64::try_from(d.as_secs()).unwrap_or(20));
+        .map_or(fallback, |d| i64::try_from(d.as_secs()).unwrap_or(fallback))
+}
+
+fn deployment(options: &Options, checked: &Checked, name: &str) -> Object {
+    let grace = whole_seconds(options.shutdown_grace, 20);
+    let drain = whole_seconds(options.drain_delay, 0);
     let mut vars = vec![
         env("CHAINCODE_ID", checked.package_id.clone()),
         env(
@@ -229,6 +234,9 @@ fn deployment(options: &Options, checked: &Checked, name: &str) -> Object {
         ),
         env("CHAINCODE_SHUTDOWN_GRACE", format!("{grace}s")),
     ];
+    if drain > 0 {
+        vars.push(env("CHAINCODE_DRAIN_DELAY", format!("{drain}s")));
+    }
     let secret = secret_name(options);
     if secret.is_some() {
         vars.push(env("CHAINCODE_TLS_CERT", format!("{TLS_MOUNT}/tls.crt")));
@@ -321,7 +329,7 @@ fn deployment(options: &Options, checked: &Checked, name: &str) -> Object {
                 spec: Some(PodSpec {
                     automount_service_account_token: Some(false),
                     enable_service_links: Some(false),
-                    termination_grace_period_seconds: Some(grace + GRACE_MARGIN_SECONDS),
+                    termination_grace_period_seconds: Some(drain + grace + GRACE_MARGIN_SECONDS),
                     security_context: Some(PodSecurityContext {
                         run_as_non_root: Some(true),
                         run_as_user: Some(USER_ID),
@@ -376,7 +384,11 @@ fn deployment(options: &Options, checked: &Checked, name: &str) -> Object {
         c("spec.strategy", "Rolling updates start a new pod before stopping an old one, and take none away before\nits replacement is Ready: capacity never drops."),
         c(&format!("{POD}.automountServiceAccountToken"), "No Kubernetes API token in the pod: the chaincode server never calls the API."),
         c(&format!("{POD}.enableServiceLinks"), "No *_SERVICE_HOST variables: a Service named `chaincode` would set CHAINCODE_PORT."),
-        c(&format!("{POD}.terminationGracePeriodSeconds"), format!("CHAINCODE_SHUTDOWN_GRACE ({grace}s) + {GRACE_MARGIN_SECONDS}s: transactions in flight finish before SIGKILL.")),
+        c(&format!("{POD}.terminationGracePeriodSeconds"), if drain > 0 {
+            format!("CHAINCODE_DRAIN_DELAY ({drain}s) + CHAINCODE_SHUTDOWN_GRACE ({grace}s) + {GRACE_MARGIN_SECONDS}s: the pod serves on while the\nService stops sending connections here, then transactions in flight finish, all before SIGKILL.")
+        } else {
+            format!("CHAINCODE_SHUTDOWN_GRACE ({grace}s) + {GRACE_MARGIN_SECONDS}s: transactions in flight finish before SIGKILL.")
+        }),
         c(&format!("{POD}.securityContext"), format!("Non-root, numeric UID {USER_ID} (the image's user), the runtime's default seccomp filter;\nfsGroup lets that user read the Secret's files (mode 0440).")),
         c(&format!("{POD}.affinity"), "Replicas on different nodes when there are several."),
         c(&format!("{POD}.volumes"), "The TLS Secret as files: a rotated Secret is swapped in place (an atomic symlink swap),\nand the server's new handshakes use the new files with no restart."),

@@ -94,7 +94,7 @@ fn plain_service_deployment_and_the_production_defaults() {
     );
     let pod = &d["spec"]["template"]["spec"];
     assert_eq!(pod["automountServiceAccountToken"], false);
-    assert_eq!(pod["terminationGracePeriodSeconds"], 30);
+    assert_eq!(pod["terminationGracePeriodSeconds"], 35);
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
     assert_eq!(pod["securityContext"]["runAsUser"], 65532);
     assert_eq!(
@@ -124,6 +124,7 @@ fn plain_service_deployment_and_the_production_defaults() {
             ("CHAINCODE_SERVER_ADDRESS".into(), "0.0.0.0:9999".into()),
             ("CHAINCODE_OPERATIONS_ADDRESS".into(), "0.0.0.0:9443".into()),
             ("CHAINCODE_SHUTDOWN_GRACE".into(), "20s".into()),
+            ("CHAINCODE_DRAIN_DELAY".into(), "5s".into()),
         ]
     );
     assert!(pod.get("volumes").is_none());
@@ -148,8 +149,8 @@ fn yaml_carries_a_comment_above_each_default_and_says_the_same_as_json() {
             "automountServiceAccountToken: false",
         ),
         (
-            "CHAINCODE_SHUTDOWN_GRACE (20s) + 10s",
-            "terminationGracePeriodSeconds: 30",
+            "CHAINCODE_DRAIN_DELAY (5s) + CHAINCODE_SHUTDOWN_GRACE (20s) + 10s",
+            "terminationGracePeriodSeconds: 35",
         ),
         ("Non-root, numeric UID 65532", "securityContext:"),
         ("Read-only root file system", "securityContext:"),
@@ -439,8 +440,29 @@ fn flags_kubernetes_would_refuse_are_refused_first() {
     assert_eq!(
         object(&m, "Deployment", "mycc")["spec"]["template"]["spec"]
             ["terminationGracePeriodSeconds"],
-        55
+        60
     );
+    let mut o = options(&pkg);
+    o.drain_delay = "2.5s".parse().unwrap();
+    assert_eq!(
+        render(&o).unwrap_err().to_string(),
+        "--drain-delay is `2.5s`: expected a whole number of seconds, such as `5s`, or `0s` for none"
+    );
+    // No delay: no variable, and the pod's grace is the shim's plus the margin.
+    let mut o = options(&pkg);
+    o.drain_delay = "0s".parse().unwrap();
+    let m = render(&o).unwrap();
+    let d = object(&m, "Deployment", "mycc");
+    assert_eq!(
+        d["spec"]["template"]["spec"]["terminationGracePeriodSeconds"],
+        30
+    );
+    assert!(env_of(d)
+        .iter()
+        .all(|(name, _)| name != "CHAINCODE_DRAIN_DELAY"));
+    assert!(m
+        .to_yaml()
+        .contains("# CHAINCODE_SHUTDOWN_GRACE (20s) + 10s"));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 mod common;
 
-use ccaas_peersim::{DialOptions, Profile, Simulator, StreamEnd};
+use ccaas_peersim::{DialOptions, Profile, Session, Simulator, StreamEnd};
 use common::*;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -341,6 +341,19 @@ async fn logspec_changes_what_is_logged() {
             .status,
         204
     );
+    // Lines reach the test through a pipe: once the change's own line is
+    // read, every line logged before it has been too.
+    let changes = || {
+        kv.lines()
+            .iter()
+            .filter(|l| l.contains("log spec changed"))
+            .count()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while changes() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(changes(), 2, "{:?}", kv.lines());
     let before = debug_lines();
     assert_eq!(call(&session, &["ping"]).await, "pong");
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -482,6 +495,24 @@ async fn the_kubelet_grpc_probe_reaches_the_plain_operations_port_while_the_chai
     assert_eq!(call(&session, &["ping"]).await, "pong");
 }
 
+/// A peer's dial is refused: the port is closed (or the stream is not
+/// accepted) within the simulator's startup timeout.
+async fn assert_no_new_streams(address: SocketAddr) {
+    let refused = Simulator::new(ID)
+        .startup_timeout(Duration::from_secs(2))
+        .connect(&plain_connection(address), &DialOptions::default())
+        .await;
+    assert!(refused.is_err());
+}
+
+/// The server ends the stream (not the peer, not a broken connection).
+async fn assert_ended_by_the_server(stream: &Session) {
+    assert_eq!(
+        stream.wait_ended(Duration::from_secs(10)).await,
+        Some(StreamEnd::ChaincodeClosed)
+    );
+}
+
 #[tokio::test]
 async fn healthz_turns_503_at_sigterm_while_a_transaction_finishes_and_idle_streams_end() {
     let mut kv = Kv::plain(&[OPS, ("CHAINCODE_SHUTDOWN_GRACE", "10s")]);
@@ -507,16 +538,9 @@ async fn healthz_turns_503_at_sigterm_while_a_transaction_finishes_and_idle_stre
         "NOT_SERVING"
     );
     // The idle stream is ended at once: its peer re-dials elsewhere.
-    assert_eq!(
-        idle.wait_ended(Duration::from_secs(5)).await,
-        Some(StreamEnd::ChaincodeClosed)
-    );
+    assert_ended_by_the_server(&idle).await;
     // No new streams.
-    let refused = Simulator::new(ID)
-        .startup_timeout(Duration::from_secs(2))
-        .connect(&plain_connection(kv.addr()), &DialOptions::default())
-        .await;
-    assert!(refused.is_err());
+    assert_no_new_streams(kv.addr()).await;
     // The transaction in flight finishes, and is answered.
     assert_eq!(slow.await.unwrap().payload(), b"slept");
     assert_eq!(
@@ -552,16 +576,9 @@ async fn with_a_drain_delay_a_peer_that_dials_after_sigterm_is_served_until_the_
     assert_eq!(call(&early, &["ping"]).await, "pong");
     // Then the port closes and the streams end, and the process exits 0.
     for stream in [&late, &early] {
-        assert_eq!(
-            stream.wait_ended(Duration::from_secs(10)).await,
-            Some(StreamEnd::ChaincodeClosed)
-        );
+        assert_ended_by_the_server(stream).await;
     }
-    let refused = Simulator::new(ID)
-        .startup_timeout(Duration::from_secs(2))
-        .connect(&plain_connection(kv.addr()), &DialOptions::default())
-        .await;
-    assert!(refused.is_err());
+    assert_no_new_streams(kv.addr()).await;
     assert_eq!(
         kv.wait_exit(Duration::from_secs(10)).and_then(|s| s.code()),
         Some(0)

@@ -302,9 +302,17 @@ fn deployment(options: &Options, checked: &Checked, name: &str) -> Object {
     };
     let pod_labels = labels(options, checked, name);
     let annotations = BTreeMap::from([("ccaas/package-id".to_owned(), checked.package_id.clone())]);
+    // The convention Prometheus' Kubernetes discovery examples (and most
+    // scrape configurations) select pods by.
+    let mut pod_annotations = annotations.clone();
+    pod_annotations.extend([
+        ("prometheus.io/scrape".to_owned(), "true".to_owned()),
+        ("prometheus.io/port".to_owned(), OPERATIONS_PORT.to_string()),
+        ("prometheus.io/path".to_owned(), "/metrics".to_owned()),
+    ]);
     let deployment = Deployment {
         metadata: ObjectMeta {
-            annotations: Some(annotations.clone()),
+            annotations: Some(annotations),
             ..meta(options, name, pod_labels.clone())
         },
         spec: DeploymentSpec {
@@ -323,7 +331,7 @@ fn deployment(options: &Options, checked: &Checked, name: &str) -> Object {
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(pod_labels),
-                    annotations: Some(annotations),
+                    annotations: Some(pod_annotations),
                     ..ObjectMeta::default()
                 }),
                 spec: Some(PodSpec {
@@ -382,6 +390,7 @@ fn deployment(options: &Options, checked: &Checked, name: &str) -> Object {
     let comments = vec![
         c("", format!("The chaincode server, {} of package {}.", match options.replicas { 1 => "1 replica".to_owned(), n => format!("{n} replicas") }, checked.package_id)),
         c("spec.strategy", "Rolling updates start a new pod before stopping an old one, and take none away before\nits replacement is Ready: capacity never drops."),
+        c("spec.template.metadata.annotations", "/metrics on the operations port, for a Prometheus that discovers pods by these annotations."),
         c(&format!("{POD}.automountServiceAccountToken"), "No Kubernetes API token in the pod: the chaincode server never calls the API."),
         c(&format!("{POD}.enableServiceLinks"), "No *_SERVICE_HOST variables: a Service named `chaincode` would set CHAINCODE_PORT."),
         c(&format!("{POD}.terminationGracePeriodSeconds"), if drain > 0 {

@@ -95,6 +95,14 @@ fn plain_service_deployment_and_the_production_defaults() {
     let pod = &d["spec"]["template"]["spec"];
     assert_eq!(pod["automountServiceAccountToken"], false);
     assert_eq!(pod["terminationGracePeriodSeconds"], 35);
+    let pod_annotations = &d["spec"]["template"]["metadata"]["annotations"];
+    assert_eq!(pod_annotations["prometheus.io/scrape"], "true");
+    assert_eq!(pod_annotations["prometheus.io/port"], "9443");
+    assert_eq!(pod_annotations["prometheus.io/path"], "/metrics");
+    assert_eq!(pod_annotations["ccaas/package-id"], m.package_id.as_str());
+    assert!(d["metadata"]["annotations"]
+        .get("prometheus.io/scrape")
+        .is_none());
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
     assert_eq!(pod["securityContext"]["runAsUser"], 65532);
     assert_eq!(
@@ -144,6 +152,10 @@ fn yaml_carries_a_comment_above_each_default_and_says_the_same_as_json() {
         1
     );
     for (comment, key) in [
+        (
+            "/metrics on the operations port, for a Prometheus",
+            "annotations:",
+        ),
         (
             "No Kubernetes API token",
             "automountServiceAccountToken: false",

@@ -558,7 +558,7 @@ async fn healthz_turns_503_at_sigterm_while_a_transaction_finishes_and_idle_stre
 async fn with_a_drain_delay_a_peer_that_dials_after_sigterm_is_served_until_the_delay_ends() {
     let mut kv = Kv::plain(&[
         OPS,
-        ("CHAINCODE_DRAIN_DELAY", "3s"),
+        ("CHAINCODE_DRAIN_DELAY", "5s"),
         ("CHAINCODE_SHUTDOWN_GRACE", "5s"),
     ]);
     let ops = ops_address(&kv);

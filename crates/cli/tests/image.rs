@@ -689,6 +689,10 @@ fn a_push_over_tls_with_basic_auth_is_pulled_back_byte_for_byte() {
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
     let all = format!("{}{}", text(&refused.stdout), text(&refused.stderr));
     assert!(all.contains(&registry.address), "{all}");
+    assert!(
+        all.contains(&format!("was refused for user `{USER}`")),
+        "{all}"
+    );
     assert!(!all.contains("wrong-password"), "{all}");
 
     let out = push(PASSWORD);
@@ -1035,7 +1039,16 @@ fn a_push_through_the_bearer_token_flow_is_pulled_back_byte_for_byte() {
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
     let all = format!("{}{}", text(&refused.stdout), text(&refused.stderr));
     assert!(all.contains(&registry.address), "{all}");
-    assert!(all.contains("incorrect username or password"), "{all}");
+    for needle in [
+        &format!(
+            "`{}`: logging in was refused for user `{USER}`",
+            registry.address
+        ),
+        "CCAAS_REGISTRY_PASSWORD",
+        "incorrect username or password",
+    ] {
+        assert!(all.contains(needle), "{needle:?} not in {all}");
+    }
     assert!(!all.contains("wrong-password"), "{all}");
     let asked = tokens.requests();
     assert!(
@@ -1121,7 +1134,12 @@ fn a_push_through_the_bearer_token_flow_is_pulled_back_byte_for_byte() {
         let out = with_token(bad);
         assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
         let err = text(&out.stderr);
-        assert!(err.contains(&registry.address), "{err}");
+        assert!(
+            err.contains(&format!("`{}`: ", registry.address))
+                && err.contains("was refused for the bearer token")
+                && err.contains("`repository:team/kv3:pull,push`"),
+            "{err}"
+        );
         assert!(!err.contains(bad.as_str()), "{err}");
         let log = registry.log().split_off(logged);
         assert!(

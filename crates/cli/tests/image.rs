@@ -1,7 +1,8 @@
 //! `ccaas image` as a user runs it, and its images read by the real tools:
 //! skopeo (OCI layout, oci-archive, docker-archive), `podman load`,
-//! containerd's `ctr images import`, and a push to Debian's
-//! `docker-registry` over TLS with basic auth, pulled back byte for byte.
+//! containerd's `ctr images import`, and pushes to Debian's
+//! `docker-registry` over TLS, with basic auth and through the bearer-token
+//! flow (a token server of the test's own), pulled back byte for byte.
 //! `docker load` is not tested: there is no Docker engine here.
 //!
 //! These tests need Debian's `skopeo`, `podman`, `containerd` and
@@ -493,8 +494,8 @@ fn ctr_imports_the_archive_under_its_name_and_digest() {
     assert!(line.contains("linux/amd64"), "{line}");
 }
 
-/// Debian's docker-registry on 127.0.0.1, TLS from fixtures/tls, basic
-/// auth from an htpasswd file, storage in a temporary directory.
+/// Debian's docker-registry on 127.0.0.1, TLS from fixtures/tls, storage in
+/// a temporary directory, and an `auth:` section: basic or token.
 struct Registry {
     child: Child,
     address: String,
@@ -505,12 +506,37 @@ const USER: &str = "ci";
 const PASSWORD: &str = "s3cret-pa55word";
 
 impl Registry {
-    fn start() -> Self {
-        let registry = need("docker-registry", "docker-registry");
+    /// Basic auth from an htpasswd file holding [`USER`].
+    fn with_basic_auth() -> Self {
         let htpasswd = need("htpasswd", "apache2-utils");
         let dir = tempfile::tempdir().unwrap();
         let users = run_tool(&htpasswd, &["-Bbn", USER, PASSWORD]);
-        std::fs::write(dir.path().join("htpasswd"), ok(&users)).unwrap();
+        let path = dir.path().join("htpasswd");
+        std::fs::write(&path, ok(&users)).unwrap();
+        let auth = format!(
+            "  htpasswd:\n    realm: ccaas-test\n    path: {}\n",
+            path.display()
+        );
+        Registry::start(dir, &auth)
+    }
+
+    /// The bearer-token flow: clients are sent to `tokens` for a token,
+    /// which the registry trusts when its `x5c` chain ends at
+    /// fixtures/tls/ca.pem and its `iss` and `aud` are ours.
+    fn with_token_auth(tokens: &TokenServer) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = format!(
+            "  token:\n    realm: https://{realm}/token\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {roots}\n",
+            realm = tokens.address,
+            roots = ccaas_testkit::repo_root()
+                .join("fixtures/tls/ca.pem")
+                .display(),
+        );
+        Registry::start(dir, &auth)
+    }
+
+    fn start(dir: tempfile::TempDir, auth: &str) -> Self {
+        let registry = need("docker-registry", "docker-registry");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -522,11 +548,10 @@ impl Registry {
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {storage}\nhttp:\n  addr: {address}\n  tls:\n    certificate: {cert}\n    key: {key}\nauth:\n  htpasswd:\n    realm: ccaas-test\n    path: {users}\n",
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {storage}\nhttp:\n  addr: {address}\n  tls:\n    certificate: {cert}\n    key: {key}\nauth:\n{auth}",
                 storage = dir.path().join("storage").display(),
                 cert = tls.join("server.pem").display(),
                 key = tls.join("server.key").display(),
-                users = dir.path().join("htpasswd").display(),
             ),
         )
         .unwrap();
@@ -553,6 +578,61 @@ impl Registry {
             dir,
         }
     }
+
+    /// What the registry logged so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap()
+    }
+
+    /// Pulls `pinned` back with another client (skopeo, logging in as
+    /// [`USER`]) into `into`, and asserts that every blob, the manifest
+    /// included, is byte for byte what the layout `built` holds.
+    #[track_caller]
+    fn assert_pulled_back_byte_for_byte(&self, pinned: &str, built: &Path, into: &Path) {
+        let skopeo = need("skopeo", "skopeo");
+        let certs = self.dir.path().join("certs");
+        if !certs.exists() {
+            std::fs::create_dir(&certs).unwrap();
+            std::fs::copy(
+                ccaas_testkit::repo_root().join("fixtures/tls/ca.pem"),
+                certs.join("ca.crt"),
+            )
+            .unwrap();
+        }
+        ok(&run_tool(
+            &skopeo,
+            &[
+                "copy",
+                "--quiet",
+                "--src-cert-dir",
+                certs.to_str().unwrap(),
+                "--src-creds",
+                &format!("{USER}:{PASSWORD}"),
+                &format!("docker://{pinned}"),
+                &format!("oci:{}:1.0", into.display()),
+            ],
+        ));
+        let blobs = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+            let mut all: Vec<_> = std::fs::read_dir(dir.join("blobs/sha256"))
+                .unwrap()
+                .map(|e| {
+                    let e = e.unwrap();
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        std::fs::read(e.path()).unwrap(),
+                    )
+                })
+                .collect();
+            all.sort();
+            all
+        };
+        let (ours, theirs) = (blobs(built), blobs(into));
+        assert_eq!(ours.len(), 3, "a layer, the config, the manifest");
+        assert!(
+            ours == theirs,
+            "the blobs of {pinned} pulled back differ from the pushed ones"
+        );
+    }
 }
 
 impl Drop for Registry {
@@ -562,36 +642,46 @@ impl Drop for Registry {
     }
 }
 
+/// `ccaas image kv --add app.conf:... --layout LAYOUT --push TARGET
+/// --registry-ca fixtures/tls/ca.pem` plus `extra`, with `env` set.
+fn push_image(
+    f: &Fixture,
+    target: &str,
+    layout: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
+    let ca = ccaas_testkit::repo_root().join("fixtures/tls/ca.pem");
+    let add = format!("{}:/etc/kv/app.conf", f.p("app.conf"));
+    command(CCAAS)
+        .args(["image", &f.p("kv"), "--add", &add])
+        .args(["--layout", &f.p(layout), "--push", target])
+        .args(["--registry-ca", ca.to_str().unwrap()])
+        .args(extra)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+/// The digest of the single manifest of the layout `dir`.
+fn layout_digest(dir: &Path) -> String {
+    let index = json(&std::fs::read(dir.join("index.json")).unwrap());
+    index["manifests"][0]["digest"].as_str().unwrap().to_owned()
+}
+
 #[test]
 fn a_push_over_tls_with_basic_auth_is_pulled_back_byte_for_byte() {
-    let skopeo = need("skopeo", "skopeo");
-    let registry = Registry::start();
+    let registry = Registry::with_basic_auth();
     let f = Fixture::new();
-    let ca = ccaas_testkit::repo_root().join("fixtures/tls/ca.pem");
     let target = format!("{}/team/kv:1.0", registry.address);
-    let kv = f.p("kv");
-    let add = format!("{}:/etc/kv/app.conf", f.p("app.conf"));
     let push = |password: &str| {
-        command(CCAAS)
-            .args([
-                "image",
-                &kv,
-                "--add",
-                &add,
-                "--layout",
-                &f.p("local-oci"),
-                "--push",
-                &target,
-            ])
-            .args([
-                "--registry-ca",
-                ca.to_str().unwrap(),
-                "--registry-user",
-                USER,
-            ])
-            .env("CCAAS_REGISTRY_PASSWORD", password)
-            .output()
-            .unwrap()
+        push_image(
+            &f,
+            &target,
+            "local-oci",
+            &["--registry-user", USER],
+            &[("CCAAS_REGISTRY_PASSWORD", password)],
+        )
     };
 
     // A wrong password is refused, and no password is ever printed.
@@ -599,64 +689,465 @@ fn a_push_over_tls_with_basic_auth_is_pulled_back_byte_for_byte() {
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
     let all = format!("{}{}", text(&refused.stdout), text(&refused.stderr));
     assert!(all.contains(&registry.address), "{all}");
+    assert!(
+        all.contains(&format!("was refused for user `{USER}`")),
+        "{all}"
+    );
     assert!(!all.contains("wrong-password"), "{all}");
 
     let out = push(PASSWORD);
     let pinned = ok(&out).trim().to_owned();
     let all = format!("{pinned}{}", text(&out.stderr));
     assert!(!all.contains(PASSWORD), "{all}");
-    let local_index = json(&std::fs::read(f.path("local-oci/index.json")).unwrap());
-    let digest = local_index["manifests"][0]["digest"].as_str().unwrap();
+    let digest = layout_digest(&f.path("local-oci"));
     assert_eq!(pinned, format!("{}/team/kv@{digest}", registry.address));
 
     // Pulled back by another client (skopeo), by digest: every blob, the
     // manifest included, byte for byte what was built.
-    let certs = registry.dir.path().join("certs");
-    std::fs::create_dir(&certs).unwrap();
-    std::fs::copy(&ca, certs.join("ca.crt")).unwrap();
-    let pulled = f.path("pulled");
-    ok(&run_tool(
-        &skopeo,
-        &[
-            "copy",
-            "--quiet",
-            "--src-cert-dir",
-            certs.to_str().unwrap(),
-            "--src-creds",
-            &format!("{USER}:{PASSWORD}"),
-            &format!("docker://{pinned}"),
-            &format!("oci:{}:1.0", pulled.display()),
-        ],
-    ));
-    let blobs = |dir: &Path| -> Vec<(String, Vec<u8>)> {
-        let mut all: Vec<_> = std::fs::read_dir(dir.join("blobs/sha256"))
-            .unwrap()
-            .map(|e| {
-                let e = e.unwrap();
-                (
-                    e.file_name().to_string_lossy().into_owned(),
-                    std::fs::read(e.path()).unwrap(),
-                )
-            })
-            .collect();
-        all.sort();
-        all
-    };
-    let (ours, theirs) = (blobs(&f.path("local-oci")), blobs(&pulled));
-    assert_eq!(ours.len(), 3, "a layer, the config, the manifest");
-    assert!(
-        ours == theirs,
-        "the pulled blobs differ from the pushed ones"
-    );
+    registry.assert_pulled_back_byte_for_byte(&pinned, &f.path("local-oci"), &f.path("pulled"));
 
     // Without the CA, the registry's certificate is not trusted.
     let untrusted = command(CCAAS)
-        .args(["image", &kv, "--push", &target, "--registry-user", USER])
+        .args([
+            "image",
+            &f.p("kv"),
+            "--push",
+            &target,
+            "--registry-user",
+            USER,
+        ])
         .env("CCAAS_REGISTRY_PASSWORD", PASSWORD)
         .env("SSL_CERT_FILE", "/dev/null")
         .output()
         .unwrap();
     assert_eq!(untrusted.status.code(), Some(1));
+}
+
+/// The registry's name for itself in the token flow (`service`, `aud`).
+const SERVICE: &str = "ccaas-test-registry";
+/// The token server's name (`iss`), which the registry trusts.
+const ISSUER: &str = "ccaas-test-token-server";
+
+/// One request the token server answered.
+#[derive(Debug, Clone)]
+struct TokenRequest {
+    /// The user of the request's HTTP basic credentials, if any.
+    user: Option<String>,
+    /// Whether the credentials were [`USER`] and [`PASSWORD`].
+    authenticated: bool,
+    /// The `service` parameter.
+    service: Option<String>,
+    /// The `scope` parameters, percent-decoded.
+    scopes: Vec<String>,
+}
+
+/// Mints registry tokens as docker-registry 2.8 verifies them
+/// (`registry/auth/token/token.go`): a JWT signed ES256 (the signature is
+/// `r || s`, 64 bytes), whose header's `x5c` holds the signing key's
+/// certificate (fixtures/tls/server.pem, issued by fixtures/tls/ca.pem, the
+/// registry's `rootcertbundle`), with `iss`, `aud` (one string), `exp`,
+/// `nbf`, `iat`, `jti` and `access`.
+struct Signer {
+    key: ring::signature::EcdsaKeyPair,
+    x5c: String,
+}
+
+impl Signer {
+    fn new() -> Self {
+        use base64::Engine as _;
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
+        let tls = ccaas_testkit::repo_root().join("fixtures/tls");
+        let key = PrivatePkcs8KeyDer::from_pem_file(tls.join("server.key")).unwrap();
+        let key = ring::signature::EcdsaKeyPair::from_pkcs8(
+            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            key.secret_pkcs8_der(),
+            &ring::rand::SystemRandom::new(),
+        )
+        .unwrap();
+        let cert = CertificateDer::from_pem_file(tls.join("server.pem")).unwrap();
+        let x5c = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
+        Signer { key, x5c }
+    }
+
+    /// A token for `subject` granting `access`: `(repository, actions)`.
+    fn mint(&self, subject: &str, access: &[(&str, Vec<&str>)]) -> String {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine as _;
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let header = serde_json::json!({"typ": "JWT", "alg": "ES256", "x5c": [self.x5c]});
+        let access: Vec<_> = access
+            .iter()
+            .map(|(name, actions)| {
+                serde_json::json!({"type": "repository", "name": name, "actions": actions})
+            })
+            .collect();
+        let claims = serde_json::json!({
+            "iss": ISSUER,
+            "sub": subject,
+            "aud": SERVICE,
+            "exp": now + 300,
+            "nbf": now - 10,
+            "iat": now,
+            "jti": format!("ccaas-test-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)),
+            "access": access,
+        });
+        let signed = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = self
+            .key
+            .sign(&ring::rand::SystemRandom::new(), signed.as_bytes())
+            .unwrap();
+        format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+    }
+}
+
+/// A token server (the registry's `realm`) on 127.0.0.1 over TLS from
+/// fixtures/tls, as registries' own token services work: HTTP basic
+/// credentials in, `{"token", "access_token", "expires_in"}` out. Only
+/// [`USER`] with [`PASSWORD`] gets a token (anything else is `401`); it
+/// is granted the `pull` and `push` it asks for on `team/...`
+/// repositories. Every request is recorded.
+struct TokenServer {
+    address: String,
+    signer: std::sync::Arc<Signer>,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<TokenRequest>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl TokenServer {
+    fn start() -> Self {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        use std::sync::Arc;
+        let tls = ccaas_testkit::repo_root().join("fixtures/tls");
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(tls.join("server.pem"))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+        let key = PrivateKeyDer::from_pem_file(tls.join("server.key")).unwrap();
+        let config = Arc::new(
+            rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap(),
+        );
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let server = TokenServer {
+            address,
+            signer: Arc::new(Signer::new()),
+            requests: Arc::default(),
+            stop: Arc::default(),
+        };
+        let (signer, requests, stop) = (
+            server.signer.clone(),
+            server.requests.clone(),
+            server.stop.clone(),
+        );
+        std::thread::spawn(move || {
+            for tcp in listener.incoming() {
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(tcp) = tcp else { continue };
+                let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+                let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
+                    continue;
+                };
+                let mut stream = rustls::StreamOwned::new(conn, tcp);
+                if let Some(request) = answer(&mut stream, &signer) {
+                    requests.lock().unwrap().push(request);
+                }
+                stream.conn.send_close_notify();
+                let _ = std::io::Write::flush(&mut stream);
+            }
+        });
+        server
+    }
+
+    fn requests(&self) -> Vec<TokenRequest> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for TokenServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so that it sees `stop`.
+        let _ = std::net::TcpStream::connect(&self.address);
+    }
+}
+
+/// Reads one `GET /token?...` and answers it; `None` if it was not one.
+fn answer(
+    stream: &mut (impl std::io::Read + std::io::Write),
+    signer: &Signer,
+) -> Option<TokenRequest> {
+    use base64::Engine as _;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf).ok().filter(|&n| n > 0)?;
+        head.extend_from_slice(&buf[..n]);
+        if head.len() > 64 * 1024 {
+            return None;
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut request_line = lines.next()?.split(' ');
+    let (method, target) = (request_line.next()?, request_line.next()?);
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut credentials = None;
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':') {
+            if name.trim().eq_ignore_ascii_case("authorization") {
+                credentials = value
+                    .trim()
+                    .strip_prefix("Basic ")
+                    .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+                    .map(|b| String::from_utf8_lossy(&b).into_owned());
+            }
+        }
+    }
+    if method != "GET" || path != "/token" {
+        respond(stream, "404 Not Found", r#"{"details":"not found"}"#);
+        return None;
+    }
+    let (user, password) = match credentials.as_deref().and_then(|c| c.split_once(':')) {
+        Some((user, password)) => (Some(user.to_owned()), password.to_owned()),
+        None => (None, String::new()),
+    };
+    let params: Vec<(String, String)> = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (percent_decode(k), percent_decode(v)))
+        .collect();
+    let request = TokenRequest {
+        authenticated: user.as_deref() == Some(USER) && password == PASSWORD,
+        user,
+        service: params
+            .iter()
+            .find(|(k, _)| k == "service")
+            .map(|(_, v)| v.clone()),
+        scopes: params
+            .iter()
+            .filter(|(k, _)| k == "scope")
+            .flat_map(|(_, v)| v.split(' ').map(str::to_owned))
+            .collect(),
+    };
+    if !request.authenticated {
+        respond(
+            stream,
+            "401 Unauthorized",
+            r#"{"details":"incorrect username or password"}"#,
+        );
+        return Some(request);
+    }
+    // `repository:NAME:ACTIONS`; NAME may hold a `:` (a registry port).
+    let mut granted = Vec::new();
+    for scope in &request.scopes {
+        let Some(("repository", rest)) = scope.split_once(':') else {
+            continue;
+        };
+        let Some((name, actions)) = rest.rsplit_once(':') else {
+            continue;
+        };
+        if name.starts_with("team/") {
+            let actions: Vec<&str> = actions
+                .split(',')
+                .filter(|a| ["pull", "push"].contains(a))
+                .collect();
+            granted.push((name, actions));
+        }
+    }
+    let token = signer.mint(USER, &granted);
+    let body = serde_json::json!({"token": token, "access_token": token, "expires_in": 300});
+    respond(stream, "200 OK", &body.to_string());
+    Some(request)
+}
+
+fn respond(stream: &mut impl std::io::Write, status: &str, body: &str) {
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.flush();
+}
+
+/// `%XX` and `+` decoded, as in a query string.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = s
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn a_push_through_the_bearer_token_flow_is_pulled_back_byte_for_byte() {
+    let tokens = TokenServer::start();
+    let registry = Registry::with_token_auth(&tokens);
+    let f = Fixture::new();
+    let target = format!("{}/team/kv:1.0", registry.address);
+    let with_password = |password: &str| {
+        push_image(
+            &f,
+            &target,
+            "local-oci",
+            &["--registry-user", USER],
+            &[("CCAAS_REGISTRY_PASSWORD", password)],
+        )
+    };
+
+    // A wrong password: the token server answers 401, the push fails
+    // naming the registry and the token server's reason, and the password
+    // is not printed.
+    let refused = with_password("wrong-password");
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
+    let all = format!("{}{}", text(&refused.stdout), text(&refused.stderr));
+    assert!(all.contains(&registry.address), "{all}");
+    for needle in [
+        &format!(
+            "`{}`: logging in was refused for user `{USER}`",
+            registry.address
+        ),
+        "CCAAS_REGISTRY_PASSWORD",
+        "incorrect username or password",
+    ] {
+        assert!(all.contains(needle), "{needle:?} not in {all}");
+    }
+    assert!(!all.contains("wrong-password"), "{all}");
+    let asked = tokens.requests();
+    assert!(
+        !asked.is_empty() && asked.iter().all(|r| !r.authenticated),
+        "{asked:?}"
+    );
+    assert_eq!(asked[0].user.as_deref(), Some(USER), "{asked:?}");
+
+    // The right one: challenge, token (asked with the basic credentials,
+    // for pull and push on the repository), push.
+    let out = with_password(PASSWORD);
+    let pinned = ok(&out).trim().to_owned();
+    let all = format!("{pinned}{}", text(&out.stderr));
+    assert!(!all.contains(PASSWORD), "{all}");
+    let digest = layout_digest(&f.path("local-oci"));
+    assert_eq!(pinned, format!("{}/team/kv@{digest}", registry.address));
+    let asked: Vec<TokenRequest> = tokens.requests().split_off(asked.len());
+    let push_scope = "repository:team/kv:pull,push".to_owned();
+    assert!(
+        asked.iter().any(|r| r.authenticated
+            && r.user.as_deref() == Some(USER)
+            && r.service.as_deref() == Some(SERVICE)
+            && r.scopes == [push_scope.clone()]),
+        "no token asked for `{push_scope}` as {USER} for {SERVICE}: {asked:?}"
+    );
+
+    // Pulled back by skopeo, which gets its token from the same server.
+    let seen = tokens.requests().len();
+    registry.assert_pulled_back_byte_for_byte(&pinned, &f.path("local-oci"), &f.path("pulled"));
+    assert!(tokens.requests().len() > seen, "skopeo asked for no token");
+
+    // A token obtained elsewhere, in CCAAS_REGISTRY_TOKEN, without a user:
+    // sent as it is (the token server is not asked), and the push succeeds.
+    let seen = tokens.requests().len();
+    let token = tokens
+        .signer
+        .mint(USER, &[("team/kv2", vec!["pull", "push"])]);
+    let target2 = format!("{}/team/kv2:1.0", registry.address);
+    let out = push_image(
+        &f,
+        &target2,
+        "local-oci-2",
+        &[],
+        &[("CCAAS_REGISTRY_TOKEN", &token)],
+    );
+    let pinned2 = ok(&out).trim().to_owned();
+    assert_eq!(pinned2, format!("{}/team/kv2@{digest}", registry.address));
+    assert!(!format!("{pinned2}{}", text(&out.stderr)).contains(&token));
+    assert_eq!(tokens.requests().len(), seen, "{:?}", tokens.requests());
+    registry.assert_pulled_back_byte_for_byte(
+        &pinned2,
+        &f.path("local-oci-2"),
+        &f.path("pulled-2"),
+    );
+
+    // The registry checks each token: one that grants only pull cannot
+    // push, nor can one whose signature is not the signer's; the same
+    // token, rightly signed, can.
+    let pushes = tokens
+        .signer
+        .mint(USER, &[("team/kv3", vec!["pull", "push"])]);
+    let pull_only = tokens.signer.mint(USER, &[("team/kv3", vec!["pull"])]);
+    let forged = {
+        let (signed, _) = pushes.rsplit_once('.').unwrap();
+        let (_, other) = pull_only.rsplit_once('.').unwrap();
+        format!("{signed}.{other}")
+    };
+    let target3 = format!("{}/team/kv3:1.0", registry.address);
+    let with_token = |token: &str| {
+        push_image(
+            &f,
+            &target3,
+            "local-oci-3",
+            &[],
+            &[("CCAAS_REGISTRY_TOKEN", token)],
+        )
+    };
+    for (bad, reason) in [
+        (&pull_only, "insufficient scope"),
+        (&forged, "invalid token"),
+    ] {
+        let logged = registry.log().len();
+        let out = with_token(bad);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&format!("`{}`: ", registry.address))
+                && err.contains("was refused for the bearer token")
+                && err.contains("`repository:team/kv3:pull,push`"),
+            "{err}"
+        );
+        assert!(!err.contains(bad.as_str()), "{err}");
+        let log = registry.log().split_off(logged);
+        assert!(
+            log.contains(reason),
+            "the registry logged no `{reason}`:\n{log}"
+        );
+    }
+    ok(&with_token(&pushes));
 }
 
 #[test]

@@ -117,6 +117,24 @@ pub enum PushError {
         #[source]
         source: OciDistributionError,
     },
+    /// The registry, or its token server, refused the credentials (`401`,
+    /// `403`, or a token request that failed).
+    #[error("`{registry}`: {step} was refused {who} ({fix})")]
+    Refused {
+        /// The registry.
+        registry: String,
+        /// Which step, as in [`PushError::Registry`].
+        step: String,
+        /// Whose credentials: `for user `ci``, `for the bearer token`,
+        /// `without credentials`.
+        who: String,
+        /// What to check.
+        fix: String,
+        /// The registry's or the token server's answer (boxed: it is
+        /// large).
+        #[source]
+        source: Box<OciDistributionError>,
+    },
     /// The runtime for the blocking push could not start.
     #[error("cannot start the runtime for the push")]
     Runtime(#[source] std::io::Error),
@@ -183,10 +201,36 @@ pub async fn push(
     };
     let failed = |step: String| {
         let registry = registry.clone();
-        move |source| PushError::Registry {
-            registry,
-            step,
-            source,
+        let (auth, repository) = (&options.auth, &name.repository);
+        move |source| {
+            if !is_refusal(&source) {
+                return PushError::Registry {
+                    registry,
+                    step,
+                    source,
+                };
+            }
+            let (who, fix) = match auth {
+                PushAuth::Basic { user, .. } => (
+                    format!("for user `{user}`"),
+                    format!("check `--registry-user` and the password in `CCAAS_REGISTRY_PASSWORD` or given with `--registry-password-stdin`, and that the user may push to `{repository}`"),
+                ),
+                PushAuth::Bearer(_) => (
+                    "for the bearer token".to_owned(),
+                    format!("the token in `CCAAS_REGISTRY_TOKEN` may have expired, be for another registry or repository, or not grant push: get one for `repository:{repository}:pull,push`"),
+                ),
+                PushAuth::Anonymous => (
+                    "without credentials".to_owned(),
+                    "this registry wants a login: `--registry-user USER` with the password in `CCAAS_REGISTRY_PASSWORD`, or a token in `CCAAS_REGISTRY_TOKEN`".to_owned(),
+                ),
+            };
+            PushError::Refused {
+                registry,
+                step,
+                who,
+                fix,
+                source: Box::new(source),
+            }
         }
     };
     client
@@ -233,6 +277,22 @@ pub fn push_blocking(
         .build()
         .map_err(PushError::Runtime)?
         .block_on(push(image, name, options))
+}
+
+/// Whether `error` is the registry, or its token server, refusing the
+/// credentials rather than failing.
+fn is_refusal(error: &OciDistributionError) -> bool {
+    use oci_client::errors::OciErrorCode;
+    match error {
+        OciDistributionError::AuthenticationFailure(_)
+        | OciDistributionError::UnauthorizedError { .. } => true,
+        OciDistributionError::ServerError { code, .. } => matches!(code, 401 | 403),
+        OciDistributionError::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .any(|e| matches!(e.code, OciErrorCode::Unauthorized | OciErrorCode::Denied)),
+        _ => false,
+    }
 }
 
 /// Whether `registry` (`HOST:PORT`) is a loopback IP address literal.

@@ -132,6 +132,18 @@ impl Kv {
         }
     }
 
+    /// Waits until `n` lines hold `needle`; the number found.
+    pub fn wait_for_lines(&self, needle: &str, n: usize, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let found = self.lines().iter().filter(|l| l.contains(needle)).count();
+            if found >= n || Instant::now() > deadline {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Waits for the process to exit.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + timeout;

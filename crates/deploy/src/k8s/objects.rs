@@ -190,6 +190,19 @@ fn env(name: &str, value: impl Into<String>) -> EnvVar {
     }
 }
 
+/// How often the liveness probe runs.
+const LIVENESS_PERIOD_SECONDS: i32 = 10;
+
+/// The liveness probe's `failureThreshold`: at least 3, and enough that
+/// the misses span more than the pod's `termination` grace (seconds), so
+/// that a kubelet that still probes a terminating pod (Kubernetes 1.20 and
+/// older) never kills a server for draining.
+fn liveness_misses(termination: i64) -> i32 {
+    let period = i64::from(LIVENESS_PERIOD_SECONDS);
+    let spanning = termination.div_euclid(period) + 2;
+    i32::try_from(spanning.max(3)).unwrap_or(i32::MAX)
+}
+
 fn probe(period: i32, failures: i32) -> Probe {
     Probe {
         http_get: Some(HTTPGetAction {
@@ -222,6 +235,7 @@ fn whole_seconds(duration: ccaas_core::GoDuration, fallback: i64) -> i64 {
 fn deployment(options: &Options, checked: &Checked, name: &str) -> Object {
     let grace = whole_seconds(options.shutdown_grace, 20);
     let drain = whole_seconds(options.drain_delay, 0);
+    let termination = drain + grace + GRACE_MARGIN_SECONDS;
     let mut vars = vec![
         env("CHAINCODE_ID", checked.package_id.clone()),
         env(
@@ -269,7 +283,7 @@ fn deployment(options: &Options, checked: &Checked, name: &str) -> Object {
         ]),
         env: Some(vars),
         readiness_probe: Some(probe(5, 1)),
-        liveness_probe: Some(probe(10, 3)),
+        liveness_probe: Some(probe(LIVENESS_PERIOD_SECONDS, liveness_misses(termination))),
         resources: Some(ResourceRequirements {
             requests: Some(quantities(&[
                 ("cpu", Some(&r.cpu_request)),
@@ -337,7 +351,7 @@ fn deployment(options: &Options, checked: &Checked, name: &str) -> Object {
                 spec: Some(PodSpec {
                     automount_service_account_token: Some(false),
                     enable_service_links: Some(false),
-                    termination_grace_period_seconds: Some(drain + grace + GRACE_MARGIN_SECONDS),
+                    termination_grace_period_seconds: Some(termination),
                     security_context: Some(PodSecurityContext {
                         run_as_non_root: Some(true),
                         run_as_user: Some(USER_ID),
@@ -404,7 +418,7 @@ fn deployment(options: &Options, checked: &Checked, name: &str) -> Object {
         c(&format!("{CONTAINER}.env"), "CHAINCODE_ID is the package's own ID (--package): the peer accepts no other.\nThe operations endpoint (/healthz for the probes, /metrics) listens on 9443, plain HTTP."),
         c(&format!("{CONTAINER}.imagePullPolicy"), "Pull once per node; pin the image by digest (repo@sha256:...) or a tag never reused."),
         c(&format!("{CONTAINER}.readinessProbe"), "/healthz: 200 while serving, 503 from SIGTERM on, so no new peer is sent here while\nit drains. Plain HTTP on the operations port, whatever the chaincode port's TLS."),
-        c(&format!("{CONTAINER}.livenessProbe"), "Restart a server that stops answering: 3 misses, 10s apart."),
+        c(&format!("{CONTAINER}.livenessProbe"), format!("Restart a server that stops answering: {misses} misses, {LIVENESS_PERIOD_SECONDS}s apart. /healthz is 503 while a pod\nstops, and Kubernetes 1.20 and older still probe a terminating pod: the misses outlast\nterminationGracePeriodSeconds, so a draining server is never killed for them.", misses = liveness_misses(termination))),
         c(&format!("{CONTAINER}.resources"), "Requests reserve, limits cap (--cpu-request, --memory-request, --cpu-limit, --memory-limit)."),
         c(&format!("{CONTAINER}.securityContext"), "Read-only root file system, every capability dropped, no privilege escalation."),
     ];

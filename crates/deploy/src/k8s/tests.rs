@@ -116,6 +116,11 @@ fn plain_service_deployment_and_the_production_defaults() {
         json!(["ALL"])
     );
     assert_eq!(container["imagePullPolicy"], "IfNotPresent");
+    // Kubernetes 1.20 and older probe a terminating pod, whose /healthz is
+    // 503: the liveness misses must outlast the pod's grace.
+    assert_eq!(container["livenessProbe"]["periodSeconds"], 10);
+    assert_eq!(container["livenessProbe"]["failureThreshold"], 5);
+    assert_eq!(container["readinessProbe"]["failureThreshold"], 1);
     for probe in ["readinessProbe", "livenessProbe"] {
         assert_eq!(container[probe]["httpGet"]["path"], "/healthz");
         assert_eq!(container[probe]["httpGet"]["port"], "operations");
@@ -454,6 +459,30 @@ fn flags_kubernetes_would_refuse_are_refused_first() {
             ["terminationGracePeriodSeconds"],
         60
     );
+    for (grace, drain) in [
+        ("1s", "0s"),
+        ("20s", "5s"),
+        ("45s", "5s"),
+        ("30s", "0s"),
+        ("59s", "1s"),
+    ] {
+        let mut o = options(&pkg);
+        o.shutdown_grace = grace.parse().unwrap();
+        o.drain_delay = drain.parse().unwrap();
+        let m = render(&o).unwrap();
+        let pod = &object(&m, "Deployment", "mycc")["spec"]["template"]["spec"];
+        let termination = pod["terminationGracePeriodSeconds"].as_i64().unwrap();
+        let liveness = &pod["containers"][0]["livenessProbe"];
+        let (period, misses) = (
+            liveness["periodSeconds"].as_i64().unwrap(),
+            liveness["failureThreshold"].as_i64().unwrap(),
+        );
+        // The first miss can come at once; the kill, misses - 1 periods later.
+        assert!(
+            (misses - 1) * period > termination && misses >= 3,
+            "grace {grace}, drain {drain}: {misses} misses of {period}s against {termination}s"
+        );
+    }
     let mut o = options(&pkg);
     o.drain_delay = "2.5s".parse().unwrap();
     assert_eq!(

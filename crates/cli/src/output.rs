@@ -207,11 +207,7 @@ pub fn validation(path: &Path, exam: &Examination) -> String {
     for f in &exam.findings {
         let _ = writeln!(out, "{}", finding_line(f));
     }
-    let errors = exam
-        .findings
-        .iter()
-        .filter(|f| f.severity == ccaas_core::examine::Severity::Error)
-        .count();
+    let errors = exam.errors().count();
     let warnings = exam
         .findings
         .iter()

@@ -212,11 +212,7 @@ impl Examination {
     /// The verdict in the words `validate` prints and `simulate` agrees
     /// with.
     pub fn verdict(&self) -> &'static str {
-        let mut errors = self
-            .findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
-            .peekable();
+        let mut errors = self.errors().peekable();
         if errors.peek().is_none() {
             "installs with this builder"
         } else if errors.all(|f| f.at_launch) {
@@ -226,9 +222,16 @@ impl Examination {
         }
     }
 
+    /// The findings that are errors, in order.
+    pub fn errors(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+    }
+
     /// Whether any finding is an error.
     pub fn has_errors(&self) -> bool {
-        self.findings.iter().any(|f| f.severity == Severity::Error)
+        self.errors().next().is_some()
     }
 
     fn error(&mut self, file: &str, message: String, peer: PeerOutcome) {

@@ -230,9 +230,7 @@ pub fn run(args: PackageArgs) -> Result<ExitCode, Failure> {
     let exam = examine::examine_package_from(&bytes[..], "package", &options)?;
     if exam.has_errors() {
         let mut lines: Vec<String> = exam
-            .findings
-            .iter()
-            .filter(|f| f.severity == examine::Severity::Error)
+            .errors()
             .map(|f| {
                 let file = if f.file == "connection.json" {
                     &source

@@ -6,7 +6,7 @@
 use super::{config_text, tls_dir_arg, LimitArgs, PeerSettings};
 use crate::{print_json, Failure};
 use ccaas_core::archive::Limits;
-use ccaas_core::examine::{self, ExamineOptions, FileKind, Severity};
+use ccaas_core::examine::{self, ExamineOptions, FileKind};
 use ccaas_core::report::redact;
 use ccaas_peersim::probe::{self, PeerRelease, ProbeOptions, ProbeReport, Status, Verdict};
 use clap::Args;
@@ -137,9 +137,7 @@ pub fn run(cmd: &ProbeCommandArgs) -> Result<ExitCode, Failure> {
         (_, None, None) => String::new(),
     };
     let errors: Vec<String> = exam
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
+        .errors()
         .map(|f| format!("{}: {} ({})", f.file, f.message, f.outcome()))
         .collect();
     let Some(connection) = &exam.connection else {

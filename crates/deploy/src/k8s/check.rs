@@ -2,7 +2,7 @@
 //! rendered as the builder renders it) must be what `ccaas k8s` serves.
 
 use super::{Instance, K8sError, Options, Tls};
-use ccaas_core::examine::{self, ExamineOptions, Severity};
+use ccaas_core::examine::{self, ExamineOptions};
 use ccaas_core::pem::{self, PemKind};
 use ccaas_core::template::is_template;
 use ccaas_core::tls_check::{self, KeyMatch};
@@ -310,9 +310,7 @@ pub(crate) fn check(options: &Options) -> Result<Checked, K8sError> {
             }
         })?;
         let errors: Vec<String> = exam
-            .findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
+            .errors()
             .map(|f| format!("{}: {}", f.file, f.message))
             .collect();
         let (Some(id), Some(connection), true) = (&exam.id, &exam.connection, errors.is_empty())

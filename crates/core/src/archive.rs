@@ -683,7 +683,23 @@ pub(crate) fn finish_tar_gz<W: Write>(
 /// assert_eq!((header.mtime().ok(), header.uid().ok(), header.size().ok()), (Some(0), Some(0), Some(3)));
 /// ```
 pub fn fixed_header(kind: tar::EntryType, size: u64, mode: u32) -> tar::Header {
-    let mut header = tar::Header::new_gnu();
+    fix_header(tar::Header::new_gnu(), kind, size, mode)
+}
+
+/// [`fixed_header`]'s fields on a header of another format (an image
+/// layer's ustar header, for one).
+///
+/// ```
+/// let header = ccaas_core::archive::fix_header(tar::Header::new_ustar(), tar::EntryType::Directory, 0, 0o755);
+/// assert!(header.as_ustar().is_some());
+/// assert_eq!((header.mtime().ok(), header.mode().ok()), (Some(0), Some(0o755)));
+/// ```
+pub fn fix_header(
+    mut header: tar::Header,
+    kind: tar::EntryType,
+    size: u64,
+    mode: u32,
+) -> tar::Header {
     header.set_entry_type(kind);
     header.set_size(size);
     header.set_mode(mode);

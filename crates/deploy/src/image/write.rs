@@ -156,13 +156,8 @@ impl Image {
     }
 }
 
+/// The archive's headers are ustar, with
+/// core's fixed fields.
 fn header(kind: tar::EntryType, size: u64, mode: u32) -> tar::Header {
-    let mut header = tar::Header::new_ustar();
-    header.set_entry_type(kind);
-    header.set_size(size);
-    header.set_mode(mode);
-    header.set_mtime(0);
-    header.set_uid(0);
-    header.set_gid(0);
-    header
+    ccaas_core::archive::fix_header(tar::Header::new_ustar(), kind, size, mode)
 }

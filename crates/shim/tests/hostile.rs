@@ -587,32 +587,37 @@ fn made_you_reset(id: u32) -> Vec<u8> {
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn server_provoked_resets_end_the_connection_with_goaway() {
+/// A reset attack on each transport, `streams` streams of `per_stream`,
+/// while a well-behaved peer transacts: the connection ends with GOAWAY
+/// `ENHANCE_YOUR_CALM` (then `check` looks at what the attacker saw), the
+/// good peer is served during and after, the streams' log lines are
+/// rate-limited, and the server's resources settle back.
+async fn assert_reset_attack_ends_with_goaway(
+    attack_name: &str,
+    streams: u32,
+    per_stream: fn(u32) -> Vec<u8>,
+    check: impl Fn(Transport, &Seen),
+) {
     let _serial = SERIAL.lock().await;
     for transport in TRANSPORTS {
         let server = start(transport, |_| {}).await;
         let baseline = resources();
         clear_logs();
-        let (attacked, good) = tokio::join!(attack(&server, 20_000, made_you_reset), async {
+        let (attacked, good) = tokio::join!(attack(&server, streams, per_stream), async {
             tokio::time::sleep(Duration::from_millis(20)).await;
             good_peer(&server).await
         });
         let (seen, sent) = attacked;
         eprintln!(
-            "{transport:?} MadeYouReset: {sent} streams sent, {seen:?}, during: {:?}",
+            "{transport:?} {attack_name}: {sent} streams sent, {seen:?}, during: {:?}",
             resources()
         );
         assert_eq!(
             seen.goaway,
             Some(framer::ENHANCE_YOUR_CALM),
-            "{transport:?}: {sent} streams the server had to reset, and no GOAWAY: {seen:?}"
+            "{transport:?} {attack_name}: {sent} streams sent, and no GOAWAY: {seen:?}"
         );
-        assert!(
-            seen.resets <= DEFAULT_MAX_LOCAL_ERROR_RESETS + 1,
-            "{transport:?}: the server reset {} streams before GOAWAY, past its bound of {DEFAULT_MAX_LOCAL_ERROR_RESETS}",
-            seen.resets
-        );
+        check(transport, &seen);
         if let Err(e) = good {
             panic!("{transport:?}: a well-behaved peer could not transact during the attack: {e}");
         }
@@ -621,10 +626,22 @@ async fn server_provoked_resets_end_the_connection_with_goaway() {
             opened <= 40,
             "{transport:?}: {opened} log lines for the streams of one attack: not rate-limited"
         );
-        assert_settles(baseline, &format!("{transport:?} MadeYouReset")).await;
-        assert_good_peer(&server, "after a MadeYouReset attack").await;
+        assert_settles(baseline, &format!("{transport:?} {attack_name}")).await;
+        assert_good_peer(&server, &format!("after a {attack_name} attack")).await;
         server.stop().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_provoked_resets_end_the_connection_with_goaway() {
+    assert_reset_attack_ends_with_goaway("MadeYouReset", 20_000, made_you_reset, |transport, seen| {
+        assert!(
+            seen.resets <= DEFAULT_MAX_LOCAL_ERROR_RESETS + 1,
+            "{transport:?}: the server reset {} streams before GOAWAY, past its bound of {DEFAULT_MAX_LOCAL_ERROR_RESETS}",
+            seen.resets
+        );
+    })
+    .await;
 }
 
 /// A Connect stream opened and cancelled at once (CVE-2023-44487).
@@ -636,34 +653,7 @@ fn rapid_reset(id: u32) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rapid_reset_ends_the_connection_with_goaway() {
-    let _serial = SERIAL.lock().await;
-    for transport in TRANSPORTS {
-        let server = start(transport, |_| {}).await;
-        let baseline = resources();
-        clear_logs();
-        let (attacked, good) = tokio::join!(attack(&server, 100_000, rapid_reset), async {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            good_peer(&server).await
-        });
-        let (seen, sent) = attacked;
-        eprintln!("{transport:?} rapid reset: {sent} streams sent, {seen:?}");
-        assert_eq!(
-            seen.goaway,
-            Some(framer::ENHANCE_YOUR_CALM),
-            "{transport:?}: {sent} streams opened and reset, and no GOAWAY: {seen:?}"
-        );
-        if let Err(e) = good {
-            panic!("{transport:?}: a well-behaved peer could not transact during the attack: {e}");
-        }
-        let opened = count_lines("opened a stream");
-        assert!(
-            opened <= 40,
-            "{transport:?}: {opened} log lines for the streams of one attack: not rate-limited"
-        );
-        assert_settles(baseline, &format!("{transport:?} rapid reset")).await;
-        assert_good_peer(&server, "after a rapid reset attack").await;
-        server.stop().await;
-    }
+    assert_reset_attack_ends_with_goaway("rapid reset", 100_000, rapid_reset, |_, _| {}).await;
 }
 
 // ---------------------------------------------------------------------

@@ -402,9 +402,7 @@ where
                         }
                         // A peer that stops or restarts ends its streams this
                         // way: routine, one line (a flood of them, a few).
-                        if crate::limits::STREAM_LINES.take().is_some() {
-                            info!(reason = %e, "the stream to the peer broke");
-                        }
+                        budgeted!(crate::limits::STREAM_LINES, info!(reason = %e, "the stream to the peer broke"));
                         break StreamEnd::TransportError;
                     }
                     Some(Ok(m)) => m,
@@ -514,9 +512,10 @@ where
     running.detach_all();
     match end {
         StreamEnd::PeerClosed => {
-            if crate::limits::STREAM_LINES.take().is_some() {
-                info!("the peer closed the stream");
-            }
+            budgeted!(
+                crate::limits::STREAM_LINES,
+                info!("the peer closed the stream")
+            );
         }
         StreamEnd::TransportError | StreamEnd::MessageTooLarge { .. } => {}
         StreamEnd::Shutdown => info!("closed the stream: shutting down"),

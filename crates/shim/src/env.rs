@@ -18,6 +18,9 @@
 //! | `CHAINCODE_REGISTRATION_WARNING` | | when to warn that the peer has not answered REGISTER (default `10s`) |
 //! | `CHAINCODE_SHUTDOWN_GRACE` | | how long transactions may finish at shutdown (default `20s`, inside Kubernetes' default `terminationGracePeriodSeconds` of 30 s) |
 //! | `CHAINCODE_DRAIN_DELAY` | | how long to go on serving after SIGTERM, health checks failing, before the port closes and the grace begins: the time a Service takes to stop sending connections to a terminating pod (default `0s`; `ccaas k8s` sets `5s`) |
+//! | `CHAINCODE_MAX_TRANSACTIONS_PER_STREAM` | | transactions running at once on one stream, its fair share (default 500) |
+//! | `CHAINCODE_MAX_CONNECTIONS` | | connections held at once; past it new ones are closed (default 1024) |
+//! | `CHAINCODE_HANDSHAKE_TIMEOUT` | | from accept until the client's HTTP/2 preface and SETTINGS, TLS handshake included, a Go duration (default `10s`) |
 //! | `CHAINCODE_OPERATIONS_ADDRESS` | | the operations endpoint (`/healthz`, `/metrics`, `/version`, `/logspec`, gRPC health): `IP:PORT` such as `0.0.0.0:9443`; unset, none |
 //! | `CHAINCODE_OPERATIONS_TLS_CERT` | | its TLS certificate file (with the key: HTTPS) |
 //! | `CHAINCODE_OPERATIONS_TLS_KEY` | | its TLS key file |

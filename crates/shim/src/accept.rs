@@ -216,6 +216,22 @@ impl AsyncWrite for Accepted {
             Accepted::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Accepted::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Accepted::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Accepted::Plain(s) => s.is_write_vectored(),
+            Accepted::Tls(s) => s.is_write_vectored(),
+        }
+    }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Accepted::Plain(s) => Pin::new(s).poll_flush(cx),
@@ -252,44 +268,30 @@ impl AsyncRead for Conn {
     }
 }
 
+/// Writes go straight to the connection; only reads replay.
 impl AsyncWrite for Conn {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match &mut self.inner {
-            Accepted::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Accepted::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
     }
     fn poll_write_vectored(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match &mut self.inner {
-            Accepted::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Accepted::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-        }
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
     fn is_write_vectored(&self) -> bool {
-        match &self.inner {
-            Accepted::Plain(s) => s.is_write_vectored(),
-            Accepted::Tls(s) => s.is_write_vectored(),
-        }
+        self.inner.is_write_vectored()
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.inner {
-            Accepted::Plain(s) => Pin::new(s).poll_flush(cx),
-            Accepted::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
+        Pin::new(&mut self.inner).poll_flush(cx)
     }
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.inner {
-            Accepted::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Accepted::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

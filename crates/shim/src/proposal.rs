@@ -149,13 +149,11 @@ impl Decoded {
         let proposal_bytes = Bytes::from(signed.proposal_bytes);
         let proposal: ProposalLayer = decode(proposal_bytes.clone(), "proposal_bytes", "Proposal")?;
         let header: HeaderLayer = decode(proposal.header, "header", "common.Header")?;
-        let channel = ChannelHeader::decode(header.channel_header).map_err(|source| {
-            ProposalError::Malformed {
-                part: "channel_header",
-                message: "common.ChannelHeader",
-                source,
-            }
-        })?;
+        let channel: ChannelHeader = decode(
+            header.channel_header,
+            "channel_header",
+            "common.ChannelHeader",
+        )?;
         if channel.r#type != common::HEADER_TYPE_ENDORSER_TRANSACTION
             && channel.r#type != common::HEADER_TYPE_CONFIG
         {

@@ -219,15 +219,7 @@ async fn try_main(args: Args) -> Result<bool, String> {
         }
         return Err(dial_failure(report));
     };
-    let mut results = Vec::with_capacity(invocations.len());
-    for args_of_one in &invocations {
-        let mut invocation =
-            session.invoke(&args.channel, args_of_one.iter().map(String::as_bytes));
-        for (key, value) in &transient {
-            invocation = invocation.transient(key.clone(), value.clone());
-        }
-        results.push(invocation.await);
-    }
+    let results = script::run(&session, &args.channel, &invocations, &transient).await;
     for result in &results {
         println!("{}", script::format(result));
     }

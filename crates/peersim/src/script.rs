@@ -103,19 +103,21 @@ pub fn split(args: &[String]) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// Runs `invocations` on `channel` one after another; one result each.
+/// Runs `invocations` on `channel` one after another, each proposal with
+/// the `transient` map; one result each.
 pub async fn run(
     session: &Session,
     channel: &str,
     invocations: &[Vec<String>],
+    transient: &[(String, Vec<u8>)],
 ) -> Vec<Result<TxOutcome, SessionError>> {
     let mut results = Vec::with_capacity(invocations.len());
     for args in invocations {
-        results.push(
-            session
-                .invoke(channel, args.iter().map(String::as_bytes))
-                .await,
-        );
+        let mut invocation = session.invoke(channel, args.iter().map(String::as_bytes));
+        for (key, value) in transient {
+            invocation = invocation.transient(key.clone(), value.clone());
+        }
+        results.push(invocation.await);
     }
     results
 }

@@ -129,15 +129,12 @@ pub fn write(name: &str, dest: &Path, checkout: &Path) -> Result<PathBuf, NewErr
     let checkout_text = checkout.to_str().ok_or_else(|| NewError::NotUtf8 {
         path: checkout.clone(),
     })?;
-    let created = match std::fs::read_dir(dest).map(|mut entries| entries.next().is_none()) {
-        Ok(true) => false,
-        Ok(false) => {
-            return Err(NewError::Exists {
-                path: dest.to_owned(),
-            })
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
-        Err(_) => {
+    // An empty directory is used, a missing one made; a stat or listing
+    // that fails says why (the path and the errno), not "exists".
+    let created = match fs::entry_kind(dest)? {
+        None => true,
+        Some(fs::EntryKind::Dir) if fs::sorted_entries(dest)?.is_empty() => false,
+        Some(_) => {
             return Err(NewError::Exists {
                 path: dest.to_owned(),
             })

@@ -70,8 +70,8 @@ pub(crate) struct LayerFiles {
 }
 
 impl LayerFiles {
-    pub(crate) fn insert(&mut self, path: String, bytes: Vec<u8>, mode: u32) -> bool {
-        self.files.insert(path, (bytes, mode)).is_none()
+    pub(crate) fn insert(&mut self, path: String, bytes: Vec<u8>, mode: u32) {
+        self.files.insert(path, (bytes, mode));
     }
 
     pub(crate) fn contains(&self, path: &str) -> bool {

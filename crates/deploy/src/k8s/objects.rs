@@ -225,6 +225,11 @@ fn quantities(pairs: &[(&str, Option<&String>)]) -> BTreeMap<String, Quantity> {
         .collect()
 }
 
+/// `1 replica`, `2 replicas`.
+fn replicas(n: i32) -> String {
+    ccaas_core::report::count(u64::try_from(n).unwrap_or(0), "replica", "replicas")
+}
+
 /// A duration as whole seconds for the manifest (`fallback` if it does not fit).
 fn whole_seconds(duration: ccaas_core::GoDuration, fallback: i64) -> i64 {
     duration
@@ -402,7 +407,7 @@ fn deployment(options: &Options, checked: &Checked, name: &str) -> Object {
         ..Deployment::default()
     };
     let comments = vec![
-        c("", format!("The chaincode server, {} of package {}.", match options.replicas { 1 => "1 replica".to_owned(), n => format!("{n} replicas") }, checked.package_id)),
+        c("", format!("The chaincode server, {} of package {}.", replicas(options.replicas), checked.package_id)),
         c("spec.strategy", "Rolling updates start a new pod before stopping an old one, and take none away before\nits replacement is Ready: capacity never drops."),
         c("spec.template.metadata.annotations", "/metrics on the operations port, for a Prometheus that discovers pods by these annotations."),
         c(&format!("{POD}.automountServiceAccountToken"), "No Kubernetes API token in the pod: the chaincode server never calls the API."),
@@ -440,7 +445,7 @@ fn disruption_budget(options: &Options, checked: &Checked, name: &str, max: i32)
     };
     let mut object = Object::new(
         &pdb,
-        vec![c("", format!("Node drains and other voluntary evictions leave at most {max} replica(s) of {name} down."))],
+        vec![c("", format!("Node drains and other voluntary evictions leave at most {} of {name} down.", replicas(max)))],
     );
     if !options.kubernetes.has_policy_v1() {
         // Kubernetes 1.19 and 1.20 serve only policy/v1beta1, whose

@@ -13,8 +13,8 @@ use yaml_rust2::{Yaml, YamlLoader};
 const CCAAS: &str = env!("CARGO_BIN_EXE_ccaas");
 
 fn tls(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/tls")
+    ccaas_testkit::repo_root()
+        .join("fixtures/tls")
         .join(name)
         .display()
         .to_string()

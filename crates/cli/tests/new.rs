@@ -3,19 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use assert_cmd::Command;
-use std::path::{Path, PathBuf};
-
-/// This workspace's root.
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The workspace's target directory (this test runs from
-/// `<target>/<profile>/deps/`).
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors().nth(3).unwrap().to_owned()
-}
+use ccaas_testkit::{repo_root as workspace, target_dir};
 
 #[test]
 fn a_new_crate_passes_its_tests_with_no_warning() {

@@ -24,9 +24,7 @@ fn ccaas(args: &[&str]) -> Run {
 }
 
 fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(path)
+    ccaas_testkit::repo_root().join("fixtures").join(path)
 }
 
 fn s(p: &Path) -> &str {

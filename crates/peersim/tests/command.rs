@@ -4,10 +4,11 @@
 //! in this process.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use ccaas_shim::{Chaincode, ChaincodeServer, Response, ServerConfig, Stub, TlsConfig};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// The ID of fixtures/sample/basic_1.0.tgz (as `ccaas id` prints it).
 const SAMPLE_ID: &str =
@@ -71,15 +72,7 @@ fn serve(id: &str, tls: bool, mutual: bool) -> SocketAddr {
 }
 
 fn peersim(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ccaas-peersim"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::run(env!("CARGO_BIN_EXE_ccaas-peersim"), args)
 }
 
 fn s(p: &Path) -> &str {

@@ -1,18 +1,10 @@
 //! The `ccaas-load` command's contract: help, usage errors, exit codes.
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
+mod common;
 
 fn load(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ccaas-load"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::run(env!("CARGO_BIN_EXE_ccaas-load"), args)
 }
 
 #[test]

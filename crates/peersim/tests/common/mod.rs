@@ -5,6 +5,16 @@ use ccaas_peersim::{ChaincodeEnd, Profile, Session, Simulator, Transport};
 use ccaas_proto::{ChaincodeId, ChaincodeMessage, Message, MessageType, Response};
 use std::time::Duration;
 
+/// Runs the binary `exe` with `args`: its exit code, stdout and stderr.
+pub fn run(exe: &str, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(exe).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 pub const PACKAGE_ID: &str = "kv_1.0:0123abcd";
 pub const CHANNEL: &str = "mychannel";
 

@@ -157,7 +157,8 @@ pub async fn push(
     }
     let mut tls_certs_only = Vec::new();
     if let Some(path) = &options.ca_file {
-        let bytes = ccaas_core::fs::read_limited(path, ccaas_core::tls_files::MAX_TLS_FILE_BYTES).map_err(PushError::CaFile)?;
+        let bytes = ccaas_core::fs::read_limited(path, ccaas_core::tls_files::MAX_TLS_FILE_BYTES)
+            .map_err(PushError::CaFile)?;
         let text = String::from_utf8_lossy(&bytes);
         let blocks =
             pem::parse(&text, PemKind::Certificates).map_err(|source| PushError::CaPem {

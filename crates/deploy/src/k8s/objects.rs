@@ -445,7 +445,13 @@ fn disruption_budget(options: &Options, checked: &Checked, name: &str, max: i32)
     };
     let mut object = Object::new(
         &pdb,
-        vec![c("", format!("Node drains and other voluntary evictions leave at most {} of {name} down.", replicas(max)))],
+        vec![c(
+            "",
+            format!(
+                "Node drains and other voluntary evictions leave at most {} of {name} down.",
+                replicas(max)
+            ),
+        )],
     );
     if !options.kubernetes.has_policy_v1() {
         // Kubernetes 1.19 and 1.20 serve only policy/v1beta1, whose

@@ -99,8 +99,13 @@ fn creator(flag: &str) -> Result<Creator, String> {
             "--creator `{flag}`: the MSP ID before `=` is empty"
         ));
     }
-    let pem = std::fs::read_to_string(path)
-        .map_err(|e| format!("--creator `{path}`: cannot read it: {e}"))?;
+    let bytes = ccaas_core::fs::read_limited(
+        std::path::Path::new(path),
+        ccaas_core::tls_files::MAX_TLS_FILE_BYTES,
+    )
+    .map_err(|e| format!("--creator: {}", ccaas_core::report::chain(&e)))?;
+    let pem = String::from_utf8(bytes)
+        .map_err(|_| format!("--creator `{path}`: not text, so not a PEM certificate"))?;
     if ccaas_core::pem::contains_private_key(&pem) {
         return Err(format!(
             "--creator `{path}`: found a private key (not shown) where the creator's certificate (PEM) was expected"

@@ -53,6 +53,7 @@ pub mod report;
 pub mod simulate;
 pub mod steps;
 pub mod template;
+pub mod time;
 #[cfg(feature = "tls-checks")]
 pub mod tls_check;
 pub mod tls_files;
